@@ -1,0 +1,3 @@
+module github.com/voipkit/voipkit
+
+go 1.26.8

@@ -1,0 +1,271 @@
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+const (
+	// readBufferSize is the size of the datagram buffers; larger
+	// datagrams are truncated and then fail validation.
+	readBufferSize = 1 << 16
+	// ssrcProbation is how many packets in a row a new SSRC must send
+	// before the receiver switches to it; until then its packets count as
+	// garbage. This keeps stray packets from resetting the stream.
+	ssrcProbation = 3
+	// relatchPackets is how many valid packets in a row must come from a
+	// new address before a latched destination moves there.
+	relatchPackets = 10
+)
+
+// addrLatch implements symmetric RTP (RFC 4961 style "latching"): media
+// is sent to the address from the SDP until the first valid packet
+// arrives; the destination then becomes that packet's source address.
+// Once latched, the destination moves only after relatchPackets valid
+// packets in a row from one new address (a sustained change, such as a
+// NAT rebinding). A new negotiated remote address starts over.
+type addrLatch struct {
+	dest    *atomic.Pointer[netip.AddrPort]
+	latched bool
+	cand    netip.AddrPort
+	n       int
+}
+
+// observe records a valid packet from `from` and reports whether the
+// destination changed.
+func (l *addrLatch) observe(from netip.AddrPort) bool {
+	if cur := l.dest.Load(); cur != nil && *cur == from {
+		l.latched, l.n = true, 0
+		return false
+	}
+	if l.latched {
+		if from != l.cand {
+			l.cand, l.n = from, 0
+		}
+		l.n++
+		if l.n < relatchPackets {
+			return false
+		}
+	}
+	l.latched, l.n = true, 0
+	a := from
+	l.dest.Store(&a)
+	return true
+}
+
+// receiver is the state of the RTP receive path: validation, source
+// tracking, statistics and handing packets to the jitter buffer. It is
+// owned by the receive goroutine (or a benchmark).
+type receiver struct {
+	s     *Session
+	neg   *negotiated
+	hdr   rtp.Header
+	latch addrLatch
+
+	haveSSRC  bool
+	ssrc      uint32
+	candSSRC  uint32
+	candSSRCN int
+
+	stats receptionStats
+}
+
+func newReceiver(s *Session) *receiver {
+	return &receiver{s: s, latch: addrLatch{dest: &s.rtpDest}}
+}
+
+// handle processes one datagram that arrived at `arrival` (measured from
+// a fixed reference) from `from`.
+func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration) {
+	s := r.s
+	if cur := s.neg.Load(); cur != r.neg {
+		if r.neg != nil && cur.remote.Addr != r.neg.remote.Addr {
+			r.latch.latched = false
+		}
+		r.neg = cur
+	}
+	neg := r.neg
+	if len(pkt) < 12 || pkt[0]>>6 != 2 {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	hlen, err := r.hdr.Unmarshal(pkt)
+	if err != nil {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	end := len(pkt)
+	if r.hdr.Padding {
+		pad := int(pkt[end-1])
+		if pad == 0 || hlen+pad > end {
+			s.ctr.garbage.Add(1)
+			return
+		}
+		end -= pad
+	}
+	payload := pkt[hlen:end]
+	pt := r.hdr.PayloadType
+	dtmf := neg.isDTMF(pt)
+	var clockRate int
+	if pc, ok := neg.recvCodec(pt); ok {
+		clockRate = pc.info.ClockRate
+	} else if !dtmf {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	if len(payload) > maxPayload {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	if !r.acceptSSRC(r.hdr.SSRC) {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	if r.latch.observe(from) {
+		s.log.Info("media: RTP peer latched", "addr", from.String())
+	}
+
+	if s.ctr.firstPacketAt.Load() == nil {
+		t := time.Now()
+		s.ctr.firstPacketAt.CompareAndSwap(nil, &t)
+	}
+	s.ctr.packetsReceived.Add(1)
+	s.ctr.bytesReceived.Add(uint64(len(payload)))
+	r.stats.updateSeq(r.hdr.SequenceNumber)
+	s.ctr.lost.Store(r.stats.lost())
+	if dtmf {
+		r.telephoneEvent(payload)
+	} else {
+		r.stats.updateJitter(arrival, r.hdr.Timestamp, clockRate)
+		s.ctr.jitterNanos.Store(int64(r.stats.jitterDuration()))
+	}
+	if !neg.recvOK {
+		return
+	}
+	s.jbMu.Lock()
+	s.jb.Push(r.hdr.SequenceNumber, r.hdr.Timestamp, pt, payload, dtmf || len(payload) == 0)
+	s.jbMu.Unlock()
+}
+
+// telephoneEvent handles an RFC 4733 telephone-event payload. Events are
+// counted; the jitter buffer keeps their sequence numbers so they are not
+// mistaken for lost audio.
+func (r *receiver) telephoneEvent(payload []byte) {
+	if len(payload) >= 4 {
+		r.s.ctr.telephoneEvents.Add(1)
+	}
+}
+
+// acceptSSRC reports whether a packet from SSRC ssrc belongs to the
+// stream, switching to a new source after ssrcProbation packets in a row.
+func (r *receiver) acceptSSRC(ssrc uint32) bool {
+	switch {
+	case !r.haveSSRC:
+		r.haveSSRC, r.ssrc = true, ssrc
+		return true
+	case ssrc == r.ssrc:
+		r.candSSRCN = 0
+		return true
+	}
+	if ssrc != r.candSSRC {
+		r.candSSRC, r.candSSRCN = ssrc, 0
+	}
+	r.candSSRCN++
+	if r.candSSRCN < ssrcProbation {
+		return false
+	}
+	r.s.log.Info("media: new RTP source", "ssrc", ssrc)
+	r.ssrc, r.candSSRCN = ssrc, 0
+	r.stats.newSource()
+	r.s.jbMu.Lock()
+	r.s.jb.Clear()
+	r.s.jbMu.Unlock()
+	return true
+}
+
+// receiveLoop reads RTP datagrams until the socket is closed.
+func (s *Session) receiveLoop() {
+	defer s.wg.Done()
+	r := newReceiver(s)
+	buf := make([]byte, readBufferSize)
+	base := time.Now()
+	for {
+		n, from, err := s.rtpConn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if !s.readFailed("RTP", err) {
+				return
+			}
+			continue
+		}
+		r.handle(buf[:n], from, time.Since(base))
+	}
+}
+
+// rtcpLoop reads RTCP datagrams until the socket is closed. For now it
+// validates and counts them and latches the RTCP destination.
+func (s *Session) rtcpLoop() {
+	defer s.wg.Done()
+	latch := addrLatch{dest: &s.rtcpDest}
+	var neg *negotiated
+	buf := make([]byte, readBufferSize)
+	for {
+		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if !s.readFailed("RTCP", err) {
+				return
+			}
+			continue
+		}
+		if cur := s.neg.Load(); cur != neg {
+			if neg != nil && cur.remote.RTCPAddr != neg.remote.RTCPAddr {
+				latch.latched = false
+			}
+			neg = cur
+		}
+		if !validRTCP(buf[:n]) {
+			s.ctr.garbage.Add(1)
+			continue
+		}
+		s.ctr.rtcpReceived.Add(1)
+		if latch.observe(from) {
+			s.log.Info("media: RTCP peer latched", "addr", from.String())
+		}
+	}
+}
+
+// validRTCP reports whether b is a well-formed RTCP compound packet.
+func validRTCP(b []byte) bool {
+	// RFC 3550 section 6.1: version 2, packet types 192-223 (RFC 5761).
+	if len(b) < 8 || b[0]>>6 != 2 || b[1] < 192 || b[1] > 223 {
+		return false
+	}
+	_, err := rtcp.Unmarshal(b)
+	return err == nil
+}
+
+// readFailed handles a socket read error and reports whether reading
+// should go on (false once the session is closing).
+func (s *Session) readFailed(what string, err error) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	s.log.Warn("media: read "+what, "err", err)
+	// Do not spin if the socket keeps failing.
+	select {
+	case <-s.done:
+		return false
+	case <-time.After(10 * time.Millisecond):
+	}
+	return true
+}

@@ -1,0 +1,204 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/voipkit/voipkit/audio"
+	"github.com/voipkit/voipkit/codec"
+)
+
+// maxSendLag is how many frames the sender may fall behind its schedule
+// before it skips ahead instead of catching up with a burst.
+const maxSendLag = 5
+
+// sender is the state of the send path: it reads a frame from the
+// Source, encodes it and packetizes it into a reused buffer. It is owned
+// by the send goroutine (or a benchmark).
+type sender struct {
+	hdr     rtp.Header
+	pc      payloadCodec
+	enc     codec.Encoder
+	frameTS uint32
+	pcm     []int16
+	frame   audio.Frame
+	pkt     []byte
+
+	holder  *sourceHolder // the Source last read
+	srcDone bool          // it returned io.EOF or an error
+}
+
+// newSender returns a sender with a random SSRC, initial sequence number
+// and timestamp (RFC 3550 section 5.1).
+func newSender() *sender {
+	r := randUint64()
+	return &sender{
+		hdr: rtp.Header{
+			Version:        2,
+			Marker:         true,
+			SSRC:           uint32(r),
+			SequenceNumber: uint16(r >> 32),
+			Timestamp:      uint32(randUint64()),
+		},
+	}
+}
+
+// configure switches to payload codec pc, creating a new encoder. The
+// RTP sequence and timestamp continue; the next packet gets the marker.
+func (s *sender) configure(pc payloadCodec) error {
+	s.enc = nil
+	enc, err := pc.codec.NewEncoder()
+	if err != nil {
+		return fmt.Errorf("media: %s encoder: %w", pc.info.Name, err)
+	}
+	n := pc.info.FrameSamples() * max(pc.info.Channels, 1)
+	if n <= 0 {
+		return fmt.Errorf("media: %s: frame of %v holds no samples", pc.info.Name, pc.info.FrameDuration)
+	}
+	if cap(s.pcm) < n {
+		s.pcm = make([]int16, n)
+	}
+	s.pcm = s.pcm[:n]
+	// An encoded frame is at most as large as 16-bit PCM for the codecs
+	// this package expects; leave room for the header and a margin.
+	if size := 12 + 2*n + 64; cap(s.pkt) < size {
+		s.pkt = make([]byte, size)
+	}
+	s.pkt = s.pkt[:cap(s.pkt)]
+	s.pc, s.enc = pc, enc
+	s.frameTS = pc.info.FrameTimestamp()
+	s.hdr.PayloadType = pc.pt
+	s.hdr.Marker = true
+	return nil
+}
+
+// fill reads the next frame from the source in h into s.pcm, or fills it
+// with silence when there is no source or it has ended. It returns a
+// Source error other than io.EOF once, for logging.
+func (s *sender) fill(h *sourceHolder) error {
+	if h != s.holder {
+		s.holder, s.srcDone = h, false
+	}
+	if h == nil || h.src == nil || s.srcDone {
+		clear(s.pcm)
+		return nil
+	}
+	s.frame.Samples = s.pcm
+	s.frame.SampleRate = s.pc.info.SampleRate
+	err := h.src.ReadFrame(&s.frame)
+	if err == nil {
+		return nil
+	}
+	s.srcDone = true
+	clear(s.pcm)
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// packetize encodes s.pcm and returns the RTP packet (valid until the
+// next call) and its payload length. It advances sequence number and
+// timestamp.
+func (s *sender) packetize() (pkt []byte, payloadLen int, err error) {
+	const hlen = 12 // no CSRC, no extension
+	n, err := s.enc.Encode(s.pkt[hlen:], s.pcm)
+	if err != nil {
+		return nil, 0, err
+	}
+	if _, err := s.hdr.MarshalTo(s.pkt[:hlen]); err != nil {
+		return nil, 0, err
+	}
+	s.hdr.Marker = false
+	s.hdr.SequenceNumber++
+	s.hdr.Timestamp += s.frameTS
+	return s.pkt[:hlen+n], n, nil
+}
+
+// idle accounts for k frames that are not sent: the timestamp keeps
+// pace with time and the next packet starts a talkspurt.
+func (s *sender) idle(k int64) {
+	s.hdr.Timestamp += uint32(k) * s.frameTS
+	s.hdr.Marker = true
+}
+
+// sendLoop sends one packet per packetization interval on a monotonic
+// schedule (start + n·ptime), so timing errors do not accumulate.
+func (s *Session) sendLoop() {
+	defer s.wg.Done()
+	snd := newSender()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var (
+		neg      *negotiated
+		start    time.Time
+		n        int64
+		ptime    time.Duration
+		warnedTx bool
+	)
+	for {
+		if cur := s.neg.Load(); cur != neg {
+			if neg == nil || cur.send.info != neg.send.info {
+				if err := snd.configure(cur.send); err != nil {
+					s.log.Error("media: cannot send", "err", err)
+				}
+			}
+			neg = cur
+			if ptime != neg.send.info.FrameDuration {
+				ptime = neg.send.info.FrameDuration
+				start, n = time.Now(), 0
+			}
+		}
+		wait := time.Until(start.Add(time.Duration(n) * ptime))
+		if wait < -maxSendLag*ptime {
+			k := int64(-wait / ptime)
+			n += k
+			snd.idle(k)
+			s.ctr.sendSkipped.Add(uint64(k))
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-s.done:
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+		}
+		n++
+		if !neg.sendOK || snd.enc == nil {
+			snd.idle(1)
+			continue
+		}
+		if err := snd.fill(s.source.Load()); err != nil {
+			s.log.Warn("media: audio source failed; sending silence", "err", err)
+		}
+		pkt, plen, err := snd.packetize()
+		if err != nil {
+			s.log.Error("media: encode", "err", err)
+			snd.idle(1)
+			continue
+		}
+		dest := s.rtpDest.Load()
+		if _, err := s.rtpConn.WriteToUDPAddrPort(pkt, *dest); err != nil {
+			if !warnedTx {
+				warnedTx = true
+				s.log.Warn("media: send RTP", "to", dest.String(), "err", err)
+			}
+			continue
+		}
+		warnedTx = false
+		s.ctr.packetsSent.Add(1)
+		s.ctr.bytesSent.Add(uint64(plen))
+	}
+}

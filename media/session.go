@@ -1,0 +1,369 @@
+package media
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/voipkit/voipkit/audio"
+	"github.com/voipkit/voipkit/codec"
+)
+
+// DefaultJitterDelay is the jitter buffer depth used when
+// Config.JitterDelay is zero.
+const DefaultJitterDelay = 60 * time.Millisecond
+
+// maxJitterDelay bounds Config.JitterDelay.
+const maxJitterDelay = 2 * time.Second
+
+// Config configures a Session. The zero value is not usable: LocalIP is
+// required. NewSession only reads the Config, so one Config may be used
+// for many sessions, from several goroutines.
+type Config struct {
+	// LocalIP is the address the RTP and RTCP sockets bind to and that
+	// the SDP announces. It must be a specific (not unspecified) IPv4 or
+	// IPv6 address.
+	LocalIP netip.Addr
+	// PortMin and PortMax bound the RTP port (an even port; RTCP uses the
+	// next one). Both zero means any pair in 10000-60000.
+	PortMin, PortMax int
+	// Codecs lists codec names in priority order, as registered with
+	// package codec. Empty means codec.DefaultPriority.
+	Codecs []string
+	// JitterDelay is how much audio the jitter buffer holds before
+	// playout starts. Zero means DefaultJitterDelay.
+	JitterDelay time.Duration
+	// Logger receives diagnostics. Nil discards them.
+	Logger *slog.Logger
+}
+
+// sourceHolder and sinkHolder box the current Source and Sink so they can
+// be swapped atomically. A new holder per Set call also tells the media
+// goroutines to reset their per-source state.
+type sourceHolder struct{ src audio.Source }
+type sinkHolder struct{ sink audio.Sink }
+
+// Session is the media of one call: one audio stream over RTP with its
+// RTCP port. All methods are safe for concurrent use. The Source and Sink
+// are called from the Session's own goroutines, never while it holds a
+// lock.
+type Session struct {
+	log         *slog.Logger
+	codecs      []codec.Codec
+	localIP     netip.Addr
+	rtpConn     *net.UDPConn
+	rtcpConn    *net.UDPConn
+	local       netip.AddrPort
+	jitterDelay time.Duration
+
+	mu        sync.Mutex // guards the fields below
+	sessionID uint64
+	version   uint64
+	dir       Direction
+	offered   []payloadCodec // formats of our outstanding offer
+	started   bool
+	closed    bool
+
+	neg      atomic.Pointer[negotiated]
+	source   atomic.Pointer[sourceHolder]
+	sink     atomic.Pointer[sinkHolder]
+	rtpDest  atomic.Pointer[netip.AddrPort]
+	rtcpDest atomic.Pointer[netip.AddrPort]
+	ctr      counters
+
+	jbMu sync.Mutex
+	jb   *jitterBuffer
+
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// NewSession binds the RTP and RTCP sockets and returns an idle Session.
+// Errors wrap ErrConfig for an invalid Config (including unknown codec
+// names, which also match codec.ErrUnknownCodec).
+func NewSession(cfg Config) (*Session, error) {
+	if !cfg.LocalIP.IsValid() || cfg.LocalIP.IsUnspecified() {
+		return nil, fmt.Errorf("%w: LocalIP %v is not a specific address", ErrConfig, cfg.LocalIP)
+	}
+	codecs, err := codec.Resolve(cfg.Codecs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if len(codecs) == 0 {
+		return nil, fmt.Errorf("%w: no codecs", ErrConfig)
+	}
+	jd := cfg.JitterDelay
+	switch {
+	case jd == 0:
+		jd = DefaultJitterDelay
+	case jd < 0 || jd > maxJitterDelay:
+		return nil, fmt.Errorf("%w: JitterDelay %v out of range", ErrConfig, jd)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rtpConn, rtcpConn, err := listenPair(cfg.LocalIP, cfg.PortMin, cfg.PortMax)
+	if err != nil {
+		return nil, err
+	}
+	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+	frame := codecPTime(codecs[0].Info())
+	depth := int((jd + frame - 1) / frame)
+	s := &Session{
+		log:         log.With("rtp", local.String()),
+		codecs:      codecs,
+		localIP:     cfg.LocalIP,
+		rtpConn:     rtpConn,
+		rtcpConn:    rtcpConn,
+		local:       netip.AddrPortFrom(cfg.LocalIP, local.Port()),
+		jitterDelay: jd,
+		sessionID:   randUint64() >> 2,
+		jb:          newJitterBuffer(depth),
+		done:        make(chan struct{}),
+	}
+	s.version = s.sessionID
+	return s, nil
+}
+
+// randUint64 returns a cryptographically random number.
+func randUint64() uint64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents this)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// LocalAddr returns the local RTP address (LocalIP and the RTP port).
+func (s *Session) LocalAddr() netip.AddrPort { return s.local }
+
+// SetDirection sets the direction this side wants, used by the next
+// CreateOffer or AcceptOffer (for example DirectionSendOnly to put a call
+// on hold). It does not change a negotiated stream until the next
+// offer/answer exchange completes.
+func (s *Session) SetDirection(d Direction) {
+	s.mu.Lock()
+	s.dir = d
+	s.mu.Unlock()
+}
+
+// CreateOffer returns an SDP offer listing the configured codecs and
+// telephone-event, with the current direction. Each call produces a new
+// o= version, so it also serves re-INVITEs (hold, resume, refresh).
+func (s *Session) CreateOffer() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	formats, bound := offerFormats(s.codecs)
+	s.version++
+	l := localSDP{
+		sessionID: s.sessionID,
+		version:   s.version,
+		addr:      s.localIP,
+		port:      int(s.local.Port()),
+		formats:   formats,
+		ptime:     codecPTime(s.codecs[0].Info()),
+		dir:       s.dir,
+	}
+	b, err := l.marshal()
+	if err != nil {
+		return nil, fmt.Errorf("media: build offer: %w", err)
+	}
+	s.offered = bound
+	return b, nil
+}
+
+// SetRemoteAnswer applies the peer's answer to our last offer. It may be
+// called again with the same or a changed answer (for example from a
+// 183 and then the 200 OK). Errors wrap ErrMalformedSDP, ErrNoCommonCodec,
+// ErrStreamRejected, ErrNoOffer or ErrClosed; on error the previous
+// negotiation (if any) stays in force.
+func (s *Session) SetRemoteAnswer(answer []byte) error {
+	d, err := ParseDescription(answer)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.offered == nil {
+		return ErrNoOffer
+	}
+	n, err := negotiateOffer(s.offered, d, s.dir)
+	if err != nil {
+		return err
+	}
+	s.apply(n)
+	return nil
+}
+
+// AcceptOffer negotiates the peer's offer and returns our answer: the
+// first configured codec the offer contains, at the offerer's payload
+// type, plus telephone-event when offered. Other media streams of the
+// offer are declined with port 0. Errors wrap ErrMalformedSDP,
+// ErrNoCommonCodec, ErrStreamRejected or ErrClosed; on error the previous
+// negotiation (if any) stays in force.
+func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
+	sd, audioIdx, d, err := parseSDP(offer)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	n, formats, dir, err := negotiateAnswer(s.codecs, d, s.dir)
+	if err != nil {
+		return nil, err
+	}
+	l := localSDP{
+		sessionID: s.sessionID,
+		version:   s.version + 1,
+		addr:      s.localIP,
+		port:      int(s.local.Port()),
+		formats:   formats,
+		ptime:     codecPTime(n.send.codec.Info()),
+		dir:       dir,
+		peer:      sd,
+		audioIdx:  audioIdx,
+	}
+	b, err := l.marshal()
+	if err != nil {
+		return nil, fmt.Errorf("media: build answer: %w", err)
+	}
+	s.version++
+	s.offered = nil
+	s.apply(n)
+	return b, nil
+}
+
+// apply installs a negotiation outcome. It is called with s.mu held.
+func (s *Session) apply(n *negotiated) {
+	prev := s.neg.Swap(n)
+	if prev == nil || prev.remote.Addr != n.remote.Addr {
+		a := n.remote.Addr
+		s.rtpDest.Store(&a)
+	}
+	if prev == nil || prev.remote.RTCPAddr != n.remote.RTCPAddr {
+		a := n.remote.RTCPAddr
+		s.rtcpDest.Store(&a)
+	}
+	s.log.Debug("media negotiated",
+		"codec", n.send.info.Name, "pt", n.send.pt, "ptime", n.send.info.FrameDuration,
+		"remote", n.remote.Addr.String(), "send", n.sendOK, "recv", n.recvOK)
+}
+
+// Codec returns the negotiated codec we send with; its PayloadType is the
+// negotiated payload type and FrameDuration the packetization time. It is
+// the zero Info before negotiation.
+func (s *Session) Codec() codec.Info {
+	if n := s.neg.Load(); n != nil {
+		return n.send.info
+	}
+	return codec.Info{}
+}
+
+// Remote returns a copy of the peer's negotiated description, or nil
+// before negotiation.
+func (s *Session) Remote() *Description {
+	if n := s.neg.Load(); n != nil {
+		return n.remote.clone()
+	}
+	return nil
+}
+
+// SetSource sets where outgoing audio comes from; nil sends silence. It
+// may be called at any time. When the Source returns io.EOF (or another
+// error) the Session sends silence until SetSource is called again.
+func (s *Session) SetSource(src audio.Source) {
+	s.source.Store(&sourceHolder{src: src})
+}
+
+// SetSink sets where received audio goes; nil discards it. It may be
+// called at any time.
+func (s *Session) SetSink(sink audio.Sink) {
+	s.sink.Store(&sinkHolder{sink: sink})
+}
+
+// Start begins sending and receiving. It requires a completed
+// negotiation (ErrNotNegotiated otherwise); calling it again does
+// nothing. Later re-negotiations take effect without another Start.
+func (s *Session) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.neg.Load() == nil:
+		return ErrNotNegotiated
+	case s.started:
+		return nil
+	}
+	s.started = true
+	s.wg.Add(4)
+	go s.sendLoop()
+	go s.receiveLoop()
+	go s.rtcpLoop()
+	go s.playoutLoop()
+	return nil
+}
+
+// Close stops the media goroutines, waits for them and closes the
+// sockets. It is idempotent and always returns nil.
+func (s *Session) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(s.done)
+		s.rtpConn.Close()
+		s.rtcpConn.Close()
+		s.wg.Wait()
+	})
+	return nil
+}
+
+// Stats returns a snapshot of the session's statistics.
+func (s *Session) Stats() Stats {
+	st := Stats{
+		PacketsSent:     s.ctr.packetsSent.Load(),
+		BytesSent:       s.ctr.bytesSent.Load(),
+		PacketsReceived: s.ctr.packetsReceived.Load(),
+		BytesReceived:   s.ctr.bytesReceived.Load(),
+		PacketsLost:     s.ctr.lost.Load(),
+		Garbage:         s.ctr.garbage.Load(),
+		Concealed:       s.ctr.concealed.Load(),
+		SendSkipped:     s.ctr.sendSkipped.Load(),
+		TelephoneEvents: s.ctr.telephoneEvents.Load(),
+		RTCPReceived:    s.ctr.rtcpReceived.Load(),
+		Jitter:          time.Duration(s.ctr.jitterNanos.Load()),
+	}
+	if n := s.neg.Load(); n != nil {
+		st.Codec = n.send.info.Name
+	}
+	if a := s.rtpDest.Load(); a != nil {
+		st.RemoteAddr = *a
+	}
+	if a := s.rtcpDest.Load(); a != nil {
+		st.RemoteRTCPAddr = *a
+	}
+	if t := s.ctr.firstPacketAt.Load(); t != nil {
+		st.FirstPacketAt = *t
+	}
+	s.jbMu.Lock()
+	st.Late = s.jb.late
+	st.Duplicates = s.jb.duplicates
+	s.jbMu.Unlock()
+	return st
+}

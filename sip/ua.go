@@ -572,3 +572,6 @@ func uriTransport(uri URI, def Transport) Transport {
 	}
 	return def
 }
+
+// NewHeader returns a generic header for extra request headers.
+func NewHeader(name, value string) Header { return gsip.NewHeader(name, value) }

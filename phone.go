@@ -1,0 +1,368 @@
+package voipkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/voipkit/voipkit/call"
+	"github.com/voipkit/voipkit/media"
+	"github.com/voipkit/voipkit/sip"
+)
+
+// Call is one phone call; see package call for its methods.
+type Call = call.Call
+
+// CallState is a call's state.
+type CallState = call.State
+
+// Call states, re-exported from package call.
+const (
+	CallDialing    = call.StateDialing
+	CallIncoming   = call.StateIncoming
+	CallRinging    = call.StateRinging
+	CallEarlyMedia = call.StateEarlyMedia
+	CallConnected  = call.StateConnected
+	CallTerminated = call.StateTerminated
+)
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrAuthFailed: the server rejected the account's credentials.
+	ErrAuthFailed = sip.ErrAuthFailed
+	// ErrTimeout: a server did not answer in time.
+	ErrTimeout = sip.ErrTimeout
+	// ErrClosed: the Phone is closed.
+	ErrClosed = errors.New("voipkit: phone closed")
+	// ErrNoAccount: the operation needs an account and none matches.
+	ErrNoAccount = errors.New("voipkit: no such account")
+	// ErrInvalidTarget: a dialled target is not a valid number, user or URI.
+	ErrInvalidTarget = sip.ErrInvalidURI
+)
+
+// Config configures a Phone. The zero value is usable: SIP on UDP and TCP
+// on one ephemeral port of all IPv4 interfaces, RTP on ephemeral ports,
+// PCMU then PCMA.
+type Config struct {
+	// ListenAddr is the local SIP address for UDP and TCP. Zero address:
+	// 0.0.0.0; zero port: ephemeral.
+	ListenAddr netip.AddrPort
+	// AdvertisedHost is the host put in Contact and Via. Empty: derived
+	// from ListenAddr or the route to the first server.
+	AdvertisedHost string
+	// DisableUDP and DisableTCP turn SIP transports off.
+	DisableUDP, DisableTCP bool
+	// MediaIP is the address RTP binds to and announces in SDP. Zero: the
+	// SIP advertised host.
+	MediaIP netip.Addr
+	// RTPPortMin and RTPPortMax bound RTP ports. Zero: ephemeral.
+	RTPPortMin, RTPPortMax int
+	// Codecs is the codec priority list by name. Empty: PCMU, PCMA.
+	Codecs []string
+	// JitterDelay is the receive buffer depth. Zero: 60 ms.
+	JitterDelay time.Duration
+	// UserAgent is sent in SIP messages. Empty: "voipkit".
+	UserAgent string
+	// RequestTimeout bounds non-INVITE transactions (REGISTER, BYE...).
+	// Zero: 32 s.
+	RequestTimeout time.Duration
+	// EventBuffer is how many undelivered events are kept before the
+	// oldest are dropped. Zero: 1024.
+	EventBuffer int
+	// Logger receives diagnostics. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Phone is a SIP phone: accounts, calls and one event stream. All methods
+// are safe for concurrent use.
+//
+// Events are queued without blocking the SIP and media goroutines that
+// produce them, and delivered in order on Events(). If the application
+// falls more than Config.EventBuffer events behind, the oldest queued
+// events are dropped and counted in DroppedEvents. The channel is closed
+// by Close; events still queued then are discarded.
+type Phone struct {
+	cfg    Config
+	log    *slog.Logger
+	ua     *sip.UA
+	events *eventQueue
+
+	mu       sync.Mutex
+	accounts []*Account
+	calls    map[*Call]*Account
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+// NewPhone starts a Phone: it binds the SIP sockets and begins accepting
+// calls. Add accounts with AddAccount.
+func NewPhone(cfg Config) (*Phone, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.EventBuffer <= 0 {
+		cfg.EventBuffer = 1024
+	}
+	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}}
+	ua, err := sip.NewUA(sip.Config{
+		ListenAddr:     cfg.ListenAddr,
+		AdvertisedHost: cfg.AdvertisedHost,
+		DisableUDP:     cfg.DisableUDP,
+		DisableTCP:     cfg.DisableTCP,
+		UserAgent:      cfg.UserAgent,
+		RequestTimeout: cfg.RequestTimeout,
+		Handler:        (*inviteHandler)(p),
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("voipkit: %w", err)
+	}
+	p.ua = ua
+	p.events = newEventQueue(cfg.EventBuffer)
+	return p, nil
+}
+
+// Events returns the Phone's event stream. It is closed by Close.
+func (p *Phone) Events() <-chan Event { return p.events.out }
+
+// DroppedEvents reports how many events were dropped because the
+// application did not read Events fast enough.
+func (p *Phone) DroppedEvents() uint64 { return p.events.droppedCount() }
+
+// SIPPort returns the local SIP port (UDP and TCP).
+func (p *Phone) SIPPort() int { return p.ua.Port() }
+
+// URI returns the address other phones dial to reach this Phone directly
+// as user (peer to peer, without a server).
+func (p *Phone) URI(user string) string {
+	u := p.ua.ContactURI(user, sip.UDP)
+	return u.String()
+}
+
+func (p *Phone) emit(e Event) { p.events.push(e) }
+
+func (p *Phone) callConfig(acc *Account) call.Config {
+	mediaIP := p.cfg.MediaIP
+	if !mediaIP.IsValid() {
+		if a, err := netip.ParseAddr(p.ua.Host()); err == nil {
+			mediaIP = a
+		} else {
+			mediaIP = netip.MustParseAddr("127.0.0.1")
+		}
+	}
+	codecs := p.cfg.Codecs
+	if acc != nil && len(acc.cfg.Codecs) > 0 {
+		codecs = acc.cfg.Codecs
+	}
+	return call.Config{
+		UA: p.ua,
+		Media: media.Config{
+			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
+			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
+		},
+		Notify: func(e call.Event) { p.onCallEvent(acc, e) },
+		Logger: p.log,
+	}
+}
+
+func (p *Phone) onCallEvent(acc *Account, e call.Event) {
+	now := time.Now()
+	if e.State == call.StateIncoming {
+		// Announced separately as IncomingCallEvent.
+		return
+	}
+	p.emit(&CallStateEvent{eventBase: eventBase{now}, Call: e.Call, State: e.State, Prev: e.Prev, Code: e.Code, Reason: e.Reason, Cause: e.Cause})
+	if e.State == call.StateTerminated {
+		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})
+		p.mu.Lock()
+		delete(p.calls, e.Call)
+		p.mu.Unlock()
+		// Reap the call's goroutines off the notifying goroutine.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			_ = e.Call.Close()
+		}()
+	}
+}
+
+// DialOption adjusts one outgoing call.
+type DialOption func(*dialSettings)
+
+type dialSettings struct {
+	account *Account
+	opts    call.DialOptions
+}
+
+// WithAccount places the call from acc instead of the first account.
+func WithAccount(acc *Account) DialOption { return func(s *dialSettings) { s.account = acc } }
+
+// WithSource sets the audio sent to the callee from the start.
+func WithSource(src AudioSource) DialOption { return func(s *dialSettings) { s.opts.Source = src } }
+
+// WithSink sets where the callee's audio goes from the start.
+func WithSink(sink AudioSink) DialOption { return func(s *dialSettings) { s.opts.Sink = sink } }
+
+// WithHeader adds a header to the INVITE.
+func WithHeader(name, value string) DialOption {
+	return func(s *dialSettings) { s.opts.Headers = append(s.opts.Headers, sip.NewHeader(name, value)) }
+}
+
+// Dial places a call to target: a number or user (completed with the
+// account's domain), user@host, or a full sip: URI. Without accounts the
+// call goes peer to peer and target must name a host. It returns once the
+// INVITE is on its way; follow the call through Events or Call.Done.
+// Cancelling ctx before the answer cancels the call.
+func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) (*Call, error) {
+	s := dialSettings{}
+	for _, o := range options {
+		o(&s)
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if s.account == nil && len(p.accounts) > 0 {
+		s.account = p.accounts[0]
+	}
+	p.mu.Unlock()
+
+	domain := ""
+	if s.account != nil {
+		domain = s.account.domain()
+	}
+	uri, err := sip.ParseTarget(target, domain)
+	if err != nil {
+		return nil, fmt.Errorf("voipkit: dial: %w", err)
+	}
+	o := s.opts
+	o.Target = uri
+	if acc := s.account; acc != nil {
+		o.From = acc.aor
+		o.DisplayName = acc.cfg.DisplayName
+		o.Proxy = acc.server
+		o.Credentials = acc.credentials()
+	} else {
+		o.From = sip.URI{Scheme: "sip", User: "anonymous", Host: p.ua.Host()}
+	}
+	c, err := call.Dial(context.WithoutCancel(ctx), p.callConfig(s.account), o)
+	if err != nil {
+		return nil, fmt.Errorf("voipkit: dial: %w", err)
+	}
+	p.mu.Lock()
+	p.calls[c] = s.account
+	p.mu.Unlock()
+	if ctx.Done() != nil {
+		// Cancelling ctx before the answer cancels the call.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			select {
+			case <-ctx.Done():
+				if s := c.State(); s != CallConnected && s != CallTerminated {
+					hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_ = c.Hangup(hctx)
+					cancel()
+				}
+			case <-c.Done():
+			}
+		}()
+	}
+	return c, nil
+}
+
+// Calls returns the calls in progress.
+func (p *Phone) Calls() []*Call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*Call, 0, len(p.calls))
+	for c := range p.calls {
+		out = append(out, c)
+	}
+	return out
+}
+
+type inviteHandler Phone
+
+func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
+	p := (*Phone)(h)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		_ = inv.Reject(480, "Temporarily Unavailable")
+		return
+	}
+	acc := p.accountFor(inv.Request().Recipient.User)
+	p.mu.Unlock()
+	c, err := call.Accept(p.callConfig(acc), inv)
+	if err != nil {
+		p.log.Info("voipkit: incoming call refused", "err", err)
+		return
+	}
+	p.mu.Lock()
+	p.calls[c] = acc
+	p.mu.Unlock()
+	req := inv.Request()
+	ev := &IncomingCallEvent{eventBase: eventBase{time.Now()}, Call: c, Account: acc, To: req.Recipient.String()}
+	if f := req.From(); f != nil {
+		ev.From, ev.FromName = f.Address.String(), f.DisplayName
+	}
+	p.emit(ev)
+}
+
+// Shutdown ends the Phone gracefully: it hangs up every call, unregisters
+// every account (bounded by ctx) and then closes.
+func (p *Phone) Shutdown(ctx context.Context) error {
+	for _, c := range p.Calls() {
+		_ = c.Hangup(ctx)
+	}
+	p.mu.Lock()
+	accs := append([]*Account(nil), p.accounts...)
+	p.mu.Unlock()
+	var firstErr error
+	for _, a := range accs {
+		if err := a.close(ctx); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if err := p.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// Close releases the Phone at once: calls are ended (BYE is attempted
+// briefly), registrations stop (with a brief unregister attempt), sockets
+// close and every goroutine is waited for. Events is closed. Close is
+// idempotent.
+func (p *Phone) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	accs := append([]*Account(nil), p.accounts...)
+	p.mu.Unlock()
+	for _, c := range p.Calls() {
+		_ = c.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	for _, a := range accs {
+		_ = a.close(ctx)
+	}
+	cancel()
+	err := p.ua.Close()
+	p.wg.Wait()
+	p.events.close()
+	<-p.events.out // wait for the dispatcher to finish
+	for range p.events.out {
+	}
+	return err
+}

@@ -96,6 +96,7 @@ type Phone struct {
 	calls    map[*Call]*Account
 	closed   bool
 	wg       sync.WaitGroup
+	ready    chan struct{} // closed once NewPhone has finished setting up
 }
 
 // NewPhone starts a Phone: it binds the SIP sockets and begins accepting
@@ -108,7 +109,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 1024
 	}
-	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}}
+	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, ready: make(chan struct{})}
 	ua, err := sip.NewUA(sip.Config{
 		ListenAddr:     cfg.ListenAddr,
 		AdvertisedHost: cfg.AdvertisedHost,
@@ -124,6 +125,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	}
 	p.ua = ua
 	p.events = newEventQueue(cfg.EventBuffer)
+	close(p.ready)
 	return p, nil
 }
 
@@ -292,6 +294,7 @@ type inviteHandler Phone
 
 func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	p := (*Phone)(h)
+	<-p.ready
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()

@@ -75,7 +75,7 @@ func (p *PCMReader) readSamples(dst []int16) (int, error) {
 	// One Read per call: the caller bounds how often a reader may return
 	// nothing.
 	m, err := p.r.Read(p.buf[have:want])
-	have += max(m, 0)
+	have += min(max(m, 0), want-have) // ignore a reader's impossible counts
 	n := have / 2
 	for i := range n {
 		dst[i] = int16(binary.LittleEndian.Uint16(p.buf[2*i:]))
@@ -278,12 +278,11 @@ func (c *Capture) Dropped() int64 {
 	return c.dropped
 }
 
-// Reset discards the stored audio and the dropped count, and any resampler
-// state.
+// Reset discards the stored audio and the dropped count. Capturing
+// continues seamlessly with the next frame.
 func (c *Capture) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.samples = c.samples[:0]
 	c.dropped = 0
-	c.adapt.conv = nil
 }

@@ -169,10 +169,11 @@ func (a *sinkAdapter) flush() []int16 {
 	return a.tail[:n]
 }
 
-// grow16 returns s resliced or reallocated to length n.
+// grow16 returns s resliced or reallocated to length n. New buffers get
+// some headroom because conversions vary by a sample from call to call.
 func grow16(s []int16, n int) []int16 {
 	if cap(s) < n {
-		return make([]int16, n)
+		return make([]int16, n, n+n/8+16)
 	}
 	return s[:n]
 }

@@ -40,7 +40,8 @@ type BaresipOptions struct {
 	// AnswerMode is "auto" (default: incoming calls are answered at once),
 	// "manual" (answer with [Baresip.Accept]) or "early".
 	AnswerMode string
-	// MediaEnc is "" (plain RTP), "srtp-mand", "srtp", "dtls_srtp" ...
+	// MediaEnc is "" (plain RTP), "srtp", "srtp-mand" (SDES) or "dtls_srtp"
+	// (the dtls_srtp module is loaded only then).
 	MediaEnc string
 	// Contacts are lines for baresip's contacts file, e.g.
 	// `"Bob" <sip:1002@127.0.0.1>`. The last one is the current contact that
@@ -206,6 +207,10 @@ func (b *Baresip) writeConfig(src, source string) error {
 	if err != nil {
 		return err
 	}
+	dtls := "# dtls_srtp.so not loaded (MediaEnc is not dtls_srtp)"
+	if strings.HasPrefix(b.opts.MediaEnc, "dtls_srtp") {
+		dtls = "module\t\t\tdtls_srtp.so"
+	}
 	config := strings.NewReplacer(
 		"@SIPPORT@", strconv.Itoa(b.sipPort),
 		"@TRANSPORT@", b.opts.Transport,
@@ -214,6 +219,7 @@ func (b *Baresip) writeConfig(src, source string) error {
 		"@RTPPORTS@", fmt.Sprintf("%d-%d", b.rtpPort, b.rtpPort+19),
 		"@DUMPDIR@", b.dumpDir,
 		"@SOURCE@", source,
+		"@DTLS_SRTP@", dtls,
 	).Replace(string(tmpl))
 	if err := os.WriteFile(filepath.Join(b.dir, "config"), []byte(config), 0o644); err != nil {
 		return err

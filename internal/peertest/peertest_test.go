@@ -502,3 +502,45 @@ func TestInteropSippRegister(t *testing.T) {
 	}
 	t.Logf("wrong password: exit code %d after %v", r.ExitCode, r.Duration)
 }
+
+// TestInteropBaresipSRTP calls between two baresip peers registered over
+// TCP and TLS with SRTP (SDES, then DTLS-SRTP) and checks that the tone
+// arrives decrypted.
+func TestInteropBaresipSRTP(t *testing.T) {
+	t.Parallel()
+	kam := StartKamailio(t, KamailioOptions{TLS: true})
+	runConcurrently(t, []subtest{
+		{"sdes", func(t *testing.T) { srtpCall(t, kam, "srtp-mand", "1003", "1004") }},
+		{"dtls", func(t *testing.T) { srtpCall(t, kam, "dtls_srtp", "1005", "1006") }},
+	})
+}
+
+func srtpCall(t *testing.T, kam *Kamailio, menc, userA, userB string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := StartBaresip(t, BaresipOptions{User: userA, Password: kam.User(userA).Password, Registrar: kam.TLSAddr(),
+		Transport: "tls", MediaEnc: menc, AudioSource: WAVTone(t, "", 1000, 10, 8000, 1)})
+	b := StartBaresip(t, BaresipOptions{User: userB, Password: kam.User(userB).Password, Registrar: kam.Addr(),
+		Transport: "tcp", MediaEnc: menc})
+	if err := a.Dial(ctx, b.URI()); err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range []string{"CALL_ESTABLISHED", "CALL_MENC", "CALL_RTPESTAB"} {
+		if _, err := b.WaitEvent(ctx, typ); err != nil {
+			t.Fatalf("%v\n%s", err, b.Log())
+		}
+	}
+	time.Sleep(time.Second)
+	if err := a.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitEvent(ctx, "CALL_CLOSED"); err != nil {
+		t.Fatal(err)
+	}
+	b.Stop()
+	dec := b.DecodedWAVs()
+	if len(dec) != 1 {
+		t.Fatalf("decoded dumps: %v", dec)
+	}
+	checkTone(t, menc, dec[0], 1000)
+}

@@ -23,6 +23,7 @@ var (
 )
 
 // Frame is a block of mono signed 16-bit PCM samples at SampleRate Hz.
+// It is plain data: not safe for concurrent use while being filled.
 type Frame struct {
 	Samples    []int16
 	SampleRate int

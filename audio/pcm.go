@@ -47,7 +47,10 @@ func NewPCMReader(r io.Reader, sampleRate int) *PCMReader {
 // SampleRate reports the stream's sample rate in Hz.
 func (p *PCMReader) SampleRate() int { return p.rate }
 
-// ReadFrame fills f.Samples with the next audio at f.SampleRate.
+// ReadFrame fills f.Samples with the next audio at f.SampleRate,
+// resampling if that differs from the stream's rate. Changing the frame
+// rate mid-stream restarts the resampler, which may skip a few
+// milliseconds of audio.
 func (p *PCMReader) ReadFrame(f *Frame) error {
 	if err := checkFrame(f); err != nil {
 		return err

@@ -288,7 +288,9 @@ func (w *WAVReader) Duration() time.Duration {
 
 // ReadFrame fills f.Samples with the next audio at f.SampleRate,
 // resampling if that differs from the file's rate. The last, partial frame
-// is padded with silence; after it ReadFrame returns io.EOF. A data chunk
+// is padded with silence; after it ReadFrame returns io.EOF. Changing the
+// frame rate mid-stream restarts the resampler, which may skip a few
+// milliseconds of audio. A data chunk
 // that ends before its declared size gives an error wrapping ErrFormat and
 // io.ErrUnexpectedEOF.
 func (w *WAVReader) ReadFrame(f *Frame) error {

@@ -193,8 +193,11 @@ func (d *Dialog) Bye(ctx context.Context, reason string) error {
 		req.AppendHeader(gsip.NewHeader("Reason", reason))
 	}
 	req.SetBody(nil)
-	d.terminate(Termination{Cause: CauseLocal, Code: 200, Reason: "BYE"})
+	// The dialog ends when the BYE is answered (or not), so media keeps
+	// flowing until the peer has seen the BYE instead of hitting a closed
+	// port and reporting an error.
 	res, err := d.ua.transact(ctx, req, d.auth, min(d.ua.cfg.RequestTimeout, 8*time.Second), nil)
+	d.terminate(Termination{Cause: CauseLocal, Code: 200, Reason: "BYE"})
 	if err != nil {
 		return fmt.Errorf("sip: BYE: %w", err)
 	}

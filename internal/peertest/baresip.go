@@ -54,7 +54,8 @@ type BaresipOptions struct {
 	// Dir is the directory holding config.tmpl and accounts.tmpl; empty
 	// means testdata/baresip in the module root.
 	Dir string
-	// ReadyTimeout bounds start-up and registration; 0 means 5 s.
+	// ReadyTimeout bounds start-up and registration; 0 means 5 s (15 s with
+	// MediaEnc "dtls_srtp").
 	ReadyTimeout time.Duration
 }
 
@@ -130,6 +131,11 @@ func StartBaresip(t TB, opts BaresipOptions) *Baresip {
 	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 5 * time.Second
+		if strings.HasPrefix(opts.MediaEnc, "dtls_srtp") {
+			// dtls_srtp generates an RSA certificate at start-up, which
+			// takes seconds on a loaded machine.
+			opts.ReadyTimeout = 15 * time.Second
+		}
 	}
 	src := testdataDir(t, opts.Dir, "baresip")
 	dir, err := filepath.Abs(t.TempDir())

@@ -5,23 +5,37 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
 // allocator hands out ports on 127.0.0.1. It is process-wide on purpose:
 // tests running in parallel in one test binary must never get the same
 // port, and a port once handed out is never handed out again by this
-// process. Ports are picked at random below the kernel's ephemeral range,
-// so they do not collide with the source ports of outgoing connections,
-// and different test binaries running at once rarely pick the same one.
+// process.
+//
+// Test binaries of different packages run at the same time, so ports come
+// from blocks of blockSize ports that a process claims with an exclusive
+// flock(2) on a lock file in the temporary directory: two processes never
+// hand out ports from the same block. The kernel drops the lock when the
+// process exits, however it exits. The blocks lie below the kernel's
+// ephemeral port range, so they do not collide with the source ports of
+// outgoing connections either.
 var allocator = struct {
 	sync.Mutex
 	used   map[int]bool
-	lo, hi int // candidates are in [lo, hi)
+	lo, hi int        // the range blocks are cut from: [lo, hi)
+	blocks []int      // first ports of the blocks this process holds
+	locks  []*os.File // their lock files, open for the process's lifetime
 }{used: map[int]bool{}}
+
+// blockSize is the number of ports in one claimable block.
+const blockSize = 512
 
 // portRange returns the range ports are picked from.
 func portRange() (lo, hi int) {
@@ -50,6 +64,35 @@ func portRange() (lo, hi int) {
 	return lo, hi
 }
 
+// claimBlock locks a block no other process holds and returns its first
+// port. Blocks are tried in random order.
+func claimBlock() (int, bool) {
+	lo, hi := portRange()
+	n := (hi - lo) / blockSize
+	dir := filepath.Join(os.TempDir(), "voipkit-peertest-ports")
+	if err := os.MkdirAll(dir, 0o777); err == nil {
+		_ = os.Chmod(dir, 0o777) // shared by every user's tests
+	}
+	for _, i := range rand.Perm(n) {
+		start := lo + i*blockSize
+		if slices.Contains(allocator.blocks, start) {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("block-%d.lock", start)), os.O_CREATE|os.O_RDWR, 0o666)
+		if err != nil {
+			continue
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close()
+			continue
+		}
+		allocator.blocks = append(allocator.blocks, start)
+		allocator.locks = append(allocator.locks, f)
+		return start, true
+	}
+	return 0, false
+}
+
 // udpFree reports whether port can be bound for UDP on 127.0.0.1.
 func udpFree(port int) bool {
 	c, err := net.ListenPacket("udp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -76,37 +119,49 @@ func tcpFree(port int) bool {
 // is found.
 func allocPorts(t TB, n, align int, tcp bool) int {
 	t.Helper()
-	if n < 1 || align < 1 {
+	if n < 1 || n > blockSize/2 || align < 1 || align > 64 {
 		t.Fatalf("peertest: bad port request n=%d align=%d", n, align)
 	}
 	allocator.Lock()
 	defer allocator.Unlock()
-	lo, hi := portRange()
-	first := (lo + align - 1) / align
-	last := (hi - n) / align
-	if last < first {
-		t.Fatalf("peertest: port range %d-%d too small for %d ports", lo, hi, n)
-	}
-	const attempts = 500
-outer:
-	for range attempts {
-		base := (first + rand.IntN(last-first+1)) * align
+	try := func(base int) bool {
 		for p := base; p < base+n; p++ {
 			if allocator.used[p] {
-				continue outer
+				return false
 			}
 		}
 		for p := base; p < base+n; p++ {
 			if !udpFree(p) || (tcp && !tcpFree(p)) {
-				continue outer
+				return false
 			}
 		}
 		for p := base; p < base+n; p++ {
 			allocator.used[p] = true
 		}
-		return base
+		return true
 	}
-	t.Fatalf("peertest: no %d free ports (align %d, tcp %v) found in %d-%d after %d attempts", n, align, tcp, lo, hi, attempts)
+	for {
+		for _, start := range allocator.blocks {
+			for base := (start + align - 1) / align * align; base+n <= start+blockSize; base += align {
+				if try(base) {
+					return base
+				}
+			}
+		}
+		if _, ok := claimBlock(); !ok {
+			break
+		}
+	}
+	// Every block is taken by other processes: fall back to random ports
+	// in the whole range, checked but not coordinated.
+	lo, hi := portRange()
+	for range 500 {
+		base := (lo + rand.IntN(hi-lo-n)) / align * align
+		if base >= lo && try(base) {
+			return base
+		}
+	}
+	t.Fatalf("peertest: no %d free ports (align %d, tcp %v) found in %d-%d", n, align, tcp, lo, hi)
 	return 0
 }
 

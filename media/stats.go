@@ -55,12 +55,12 @@ type Stats struct {
 // counters holds the Session's statistics as atomics so that Stats can
 // read them from any goroutine while the media goroutines update them.
 type counters struct {
-	packetsSent, bytesSent, sendSkipped        atomic.Uint64
-	packetsReceived, bytesReceived             atomic.Uint64
-	lost, late, duplicates, garbage, concealed atomic.Uint64
-	telephoneEvents, rtcpReceived              atomic.Uint64
-	jitterNanos                                atomic.Int64
-	firstPacketAt                              atomic.Pointer[time.Time]
+	packetsSent, bytesSent, sendSkipped atomic.Uint64
+	packetsReceived, bytesReceived      atomic.Uint64
+	lost, garbage, concealed            atomic.Uint64
+	telephoneEvents, rtcpReceived       atomic.Uint64
+	jitterNanos                         atomic.Int64
+	firstPacketAt                       atomic.Pointer[time.Time]
 }
 
 // RFC 3550 appendix A.1 constants.

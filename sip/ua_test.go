@@ -1,10 +1,11 @@
 package sip
 
 import (
-	"log/slog"
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -158,4 +159,4 @@ func TestParseTarget(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return string(rune('0'+n/10000%10)) + string(rune('0'+n/1000%10)) + string(rune('0'+n/100%10)) + string(rune('0'+n/10%10)) + string(rune('0'+n%10)) }
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -135,7 +135,7 @@ func run() error {
 		}
 	}
 	if err := <-bobDone; err != nil {
-		return fmt.Errorf("B could not answer: %w", err)
+		return fmt.Errorf("phone B could not answer: %w", err)
 	}
 	time.Sleep(*talk)
 	stats := c.Stats()
@@ -174,7 +174,7 @@ func run() error {
 		}
 	}
 	if !ok {
-		return errors.New("B did not receive A's audio")
+		return errors.New("phone B did not receive A's audio")
 	}
 	fmt.Println("  result            audio verified: B heard A's tones")
 	return nil

@@ -203,28 +203,42 @@ func (k *Kamailio) start() {
 	k.mu.Lock()
 	k.proc = p
 	k.mu.Unlock()
-	err = waitFor(p, k.opts.ReadyTimeout, 0, func() (bool, error) {
-		line, err := PingSIP(k.Addr(), 20*time.Millisecond, 20*time.Millisecond)
+	// Ready means: UDP answers OPTIONS with 200, and so does TCP (served by
+	// other processes), and the TLS port accepts connections. One deadline
+	// covers all three.
+	deadline := time.Now().Add(k.opts.ReadyTimeout)
+	var last string
+	stage := func(name string, step time.Duration, ping func() (string, error)) error {
+		err := waitFor(p, time.Until(deadline), step, func() (bool, error) {
+			line, err := ping()
+			if err != nil {
+				last = err.Error()
+				return false, nil
+			}
+			last = line
+			return strings.HasPrefix(line, "SIP/2.0 200"), nil
+		})
 		if err != nil {
-			return false, nil
+			return fmt.Errorf("%s: %w (last answer: %s)", name, err, last)
 		}
-		return strings.HasPrefix(line, "SIP/2.0 200"), nil
+		return nil
+	}
+	err = stage("OPTIONS over UDP", 0, func() (string, error) {
+		return PingSIP(k.Addr(), 20*time.Millisecond, 20*time.Millisecond)
 	})
 	if err == nil {
-		// TCP is served by other processes than UDP: check them too.
-		err = waitFor(p, k.opts.ReadyTimeout, 20*time.Millisecond, func() (bool, error) {
-			line, err := PingSIPTCP(k.Addr(), time.Second)
-			return err == nil && strings.HasPrefix(line, "SIP/2.0 200"), nil
+		err = stage("OPTIONS over TCP", 20*time.Millisecond, func() (string, error) {
+			return PingSIPTCP(k.Addr(), time.Second)
 		})
 	}
 	if err == nil && k.opts.TLS {
-		err = waitFor(p, k.opts.ReadyTimeout, 20*time.Millisecond, func() (bool, error) {
+		err = stage("TLS connect", 20*time.Millisecond, func() (string, error) {
 			c, err := net.DialTimeout("tcp", k.TLSAddr(), time.Second)
 			if err != nil {
-				return false, nil
+				return "", err
 			}
 			_ = c.Close()
-			return true, nil
+			return "SIP/2.0 200 (connected)", nil
 		})
 	}
 	if err != nil {

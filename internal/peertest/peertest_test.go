@@ -230,6 +230,15 @@ func TestInteropSippProxyScenarios(t *testing.T) {
 			t.Errorf("%s failed:\n%s", what, r)
 		}
 	}
+	// waitSubscribed waits for the watcher's first NOTIFY, which follows the
+	// 200/202 to its SUBSCRIBE: a PUBLISH before that could have its NOTIFY
+	// overtake the 200 (Kamailio has two UDP workers).
+	waitSubscribed := func(t *testing.T, ctx context.Context, w *SippProcess) {
+		t.Helper()
+		if err := w.WaitMessage(ctx, "NOTIFY sip:"); err != nil {
+			t.Fatalf("%v\n%s", err, w.MessagesLog())
+		}
+	}
 	// register makes user reachable at the sipp UAS on port.
 	register := func(t *testing.T, ctx context.Context, user string, port int) {
 		t.Helper()
@@ -246,6 +255,7 @@ func TestInteropSippProxyScenarios(t *testing.T) {
 			// 1003 watches 1002's dialogs until one is terminated.
 			w := StartSipp(ctx, t, "subscribe", "-s", "1002", "-au", "1003", "-ap", "secret1003", "-key", "watcher", "1003",
 				"-key", "event", "dialog", "-key", "accept", "application/dialog-info+xml", kam.Addr())
+			waitSubscribed(t, ctx, w)
 			uasPort := FreeTCPUDPPort(t)
 			register(t, ctx, "1002", uasPort)
 			uas := StartSipp(ctx, t, "uas", "-p", strconv.Itoa(uasPort), "-rtp_echo", kam.Addr())
@@ -262,6 +272,7 @@ func TestInteropSippProxyScenarios(t *testing.T) {
 			ctx := testCtx(t)
 			w := StartSipp(ctx, t, "subscribe", "-s", "1006", "-au", "1005", "-ap", "secret1005", "-key", "watcher", "1005",
 				"-key", "event", "presence", "-key", "accept", "application/pidf+xml", kam.Addr())
+			waitSubscribed(t, ctx, w)
 			wantExit(t, "publish", RunSipp(ctx, t, "publish", "-s", "1006", "-au", "1006", "-ap", "secret1006", "-key", "note", "sipp-done", kam.Addr()))
 			wantExit(t, "presence subscribe", w.Wait(ctx))
 		}},
@@ -269,6 +280,7 @@ func TestInteropSippProxyScenarios(t *testing.T) {
 			ctx := testCtx(t)
 			w := StartSipp(ctx, t, "subscribe", "-s", "1004", "-au", "1004", "-ap", "secret1004", "-key", "watcher", "1004",
 				"-key", "event", "message-summary", "-key", "accept", "application/simple-message-summary", kam.Addr())
+			waitSubscribed(t, ctx, w)
 			wantExit(t, "publish_mwi", RunSipp(ctx, t, "publish_mwi", "-s", "1004", "-au", "1004", "-ap", "secret1004", "-key", "new", "3", kam.Addr()))
 			r := w.Wait(ctx)
 			wantExit(t, "MWI subscribe", r)

@@ -217,6 +217,28 @@ func (s *SippProcess) Dir() string { return s.dir }
 // MessagesLog returns the current content of the -trace_msg log.
 func (s *SippProcess) MessagesLog() string { return readGlob(s.dir, "*_messages.log") }
 
+// WaitMessage polls the -trace_msg log every 20 ms until it contains substr
+// (e.g. "SIP/2.0 202" once a SUBSCRIBE was accepted), ctx is done or sipp
+// exits.
+func (s *SippProcess) WaitMessage(ctx context.Context, substr string) error {
+	for {
+		if strings.Contains(s.MessagesLog(), substr) {
+			return nil
+		}
+		if s.proc.exited() {
+			if strings.Contains(s.MessagesLog(), substr) {
+				return nil
+			}
+			return fmt.Errorf("sipp exited (code %d) before its log showed %q", s.proc.exitCode(), substr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sipp log never showed %q: %w", substr, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 // Stop kills sipp if it is still running (SIGTERM, then SIGKILL after 2 s).
 func (s *SippProcess) Stop() { s.proc.stop(2 * time.Second) }
 

@@ -108,6 +108,12 @@ func TestInteropKamailioRegisterRefresh(t *testing.T) {
 // registerPair registers two phones as 1001 and 1002 and returns them.
 func registerPair(t *testing.T, kam *peertest.Kamailio) (a, b *testPhone, ca, cb *int) {
 	t.Helper()
+	return registerPairOver(t, kam, TransportUDP)
+}
+
+// registerPairOver is registerPair with a chosen transport to the proxy.
+func registerPairOver(t *testing.T, kam *peertest.Kamailio, transport string) (a, b *testPhone, ca, cb *int) {
+	t.Helper()
 	a, b = newTestPhone(t, Config{}), newTestPhone(t, Config{})
 	ca, cb = new(int), new(int)
 	for _, x := range []struct {
@@ -116,7 +122,7 @@ func registerPair(t *testing.T, kam *peertest.Kamailio) (a, b *testPhone, ca, cb
 		cur  *int
 	}{{a, "1001", ca}, {b, "1002", cb}} {
 		u := kam.User(x.user)
-		if _, err := x.p.AddAccount(AccountConfig{Server: kam.Addr(), User: u.Name, Password: u.Password, DisplayName: "User " + u.Name}); err != nil {
+		if _, err := x.p.AddAccount(AccountConfig{Server: kam.Addr(), User: u.Name, Password: u.Password, DisplayName: "User " + u.Name, Transport: transport}); err != nil {
 			t.Fatal(err)
 		}
 		waitEvent(t, x.p, x.cur, 5*time.Second, registered)
@@ -125,9 +131,15 @@ func registerPair(t *testing.T, kam *peertest.Kamailio) (a, b *testPhone, ca, cb
 }
 
 func TestInteropKamailioCallPhoneToPhone(t *testing.T) {
+	for _, tp := range []string{TransportUDP, TransportTCP} {
+		t.Run(tp, func(t *testing.T) { testCallPhoneToPhone(t, tp) })
+	}
+}
+
+func testCallPhoneToPhone(t *testing.T, transport string) {
 	leakCheck(t)
 	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
-	a, b, ca, cb := registerPair(t, kam)
+	a, b, ca, cb := registerPairOver(t, kam, transport)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

@@ -54,7 +54,7 @@ type BaresipOptions struct {
 	// Dir is the directory holding config.tmpl and accounts.tmpl; empty
 	// means testdata/baresip in the module root.
 	Dir string
-	// ReadyTimeout bounds start-up and registration; 0 means 5 s (15 s with
+	// ReadyTimeout bounds start-up and registration; 0 means 10 s (15 s with
 	// MediaEnc "dtls_srtp").
 	ReadyTimeout time.Duration
 }
@@ -130,7 +130,7 @@ func StartBaresip(t TB, opts BaresipOptions) *Baresip {
 		opts.RegInt = 300
 	}
 	if opts.ReadyTimeout <= 0 {
-		opts.ReadyTimeout = 5 * time.Second
+		opts.ReadyTimeout = 10 * time.Second
 		if strings.HasPrefix(opts.MediaEnc, "dtls_srtp") {
 			// dtls_srtp generates an RSA certificate at start-up, which
 			// takes seconds on a loaded machine.

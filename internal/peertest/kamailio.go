@@ -39,7 +39,7 @@ type KamailioOptions struct {
 	Dir string
 	// Args are extra kamailio arguments, e.g. "-A", "SOME_DEFINE".
 	Args []string
-	// ReadyTimeout bounds the wait for the first 200 to OPTIONS; 0 means 5 s.
+	// ReadyTimeout bounds the wait for the first 200 to OPTIONS; 0 means 15 s (a loaded 2-core CI machine needs more than the usual 0.1 s).
 	ReadyTimeout time.Duration
 }
 
@@ -87,7 +87,7 @@ func StartKamailio(t TB, opts KamailioOptions) *Kamailio {
 	Require(t, "kamailio")
 	requireKamailioModules(t)
 	if opts.ReadyTimeout <= 0 {
-		opts.ReadyTimeout = 5 * time.Second
+		opts.ReadyTimeout = 15 * time.Second
 	}
 	k := &Kamailio{
 		Domain: "127.0.0.1",

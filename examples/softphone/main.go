@@ -72,10 +72,14 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "softphone:", err)
 		return 1
 	}
+	logger := newLogger(cfg.verbose)
+	// A few messages of the SIP stack go to the default logger; keep them
+	// with the other diagnostics instead of between the softphone's lines.
+	slog.SetDefault(logger)
 	phone, err := voipkit.NewPhone(voipkit.Config{
 		ListenAddr: cfg.listen,
 		Codecs:     cfg.codecs,
-		Logger:     newLogger(cfg.verbose),
+		Logger:     logger,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "softphone:", err)
@@ -214,11 +218,11 @@ func checkPlayFile(path string) error {
 	return w.Close()
 }
 
-// newLogger returns a debug logger on stderr for -v, nil (discard)
-// otherwise.
+// newLogger returns a debug logger on stderr for -v and one that discards
+// everything otherwise.
 func newLogger(verbose bool) *slog.Logger {
 	if !verbose {
-		return nil
+		return slog.New(slog.DiscardHandler)
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -25,6 +25,9 @@ const (
 	opTimeout = 5 * time.Second
 	// shutdownTimeout bounds the graceful shutdown (hang-ups, unregister).
 	shutdownTimeout = 5 * time.Second
+	// exitGrace is how long after shutdownTimeout the program waits for
+	// the Phone to close before it exits anyway.
+	exitGrace = 2 * time.Second
 	// toneFreq and toneLevel make the default microphone: a quiet beep.
 	toneFreq  = 440
 	toneLevel = 0.1
@@ -50,10 +53,11 @@ type softphone struct {
 	interactive bool        // stdin is a terminal
 	stdinClosed bool        // stdin reached EOF
 
-	actions  chan func()   // work posted by timers
+	actions  chan func()   // work posted by timers and hang-ups
 	stop     chan struct{} // closed when run returns
 	quitting bool
-	shutdown chan error // result of Phone.Shutdown
+	deadline <-chan time.Time // fires when the shutdown takes too long
+	shutdown chan error       // result of Phone.Shutdown
 	exitCode int
 }
 
@@ -136,6 +140,10 @@ func (s *softphone) run(stdin *os.File) int {
 			s.command(line)
 		case f := <-s.actions:
 			f()
+		case <-s.deadline:
+			s.printf("shutdown did not finish in time; exiting anyway")
+			s.endAll()
+			return s.exitCode
 		case sig := <-sigs:
 			if s.quitting {
 				s.printf("%s again: exiting without waiting", sig)
@@ -244,8 +252,11 @@ func (s *softphone) onRegistration(ev *voipkit.RegistrationEvent) {
 	if ev.Err != nil {
 		line += ": " + ev.Err.Error()
 	}
+	if errors.Is(ev.Err, voipkit.ErrAuthFailed) {
+		line += " (check -user, -authuser and -password)"
+	}
 	if ev.State == sip.RegistrationFailed && ev.RetryIn > 0 {
-		line += fmt.Sprintf("; retrying in %s", ev.RetryIn)
+		line += fmt.Sprintf("; retrying in %s", ev.RetryIn.Round(100*time.Millisecond))
 	}
 	s.printAt(ev.Time(), "%s", line)
 	if !s.pendingDial || (ev.State != sip.Registered && ev.State != sip.RegistrationFailed) {
@@ -257,6 +268,9 @@ func (s *softphone) onRegistration(ev *voipkit.RegistrationEvent) {
 		s.exitCode = 1
 		s.quit()
 		return
+	}
+	if ev.State == sip.RegistrationFailed {
+		s.printf("dialing %s without registration", s.cfg.dial)
 	}
 	s.startDial()
 }
@@ -272,13 +286,18 @@ func (s *softphone) onIncoming(ev *voipkit.IncomingCallEvent) {
 		return // cancelled before it was announced; its CDR follows
 	}
 	ci := s.track(ev.Call)
+	if s.quitting {
+		if err := ev.Call.Reject(480, reasonPhrase(480)); err != nil {
+			s.printf("call %s: reject: %v", id, err)
+		}
+		return
+	}
 	if err := ev.Call.Ring(); err != nil {
 		s.printf("call %s: could not send 180 Ringing: %v", id, err)
 		return
 	}
 	switch {
 	case !s.cfg.answer:
-		s.printf("call %s: type a to answer or r to reject", id)
 	case s.cfg.answerAfter == 0:
 		s.answer(ci)
 	default:
@@ -298,6 +317,9 @@ func (s *softphone) onCallState(ev *voipkit.CallStateEvent) {
 		s.printAt(ev.Time(), "call %s: Terminated, %s", c.ID(), describeCause(ev.Cause))
 	default:
 		s.printAt(ev.Time(), "call %s: %s%s", c.ID(), ev.State, status(ev.Code, ev.Reason))
+	}
+	if ev.State == voipkit.CallRinging && c.Direction() == call.Incoming && !s.cfg.answer {
+		s.printf("call %s: type a to answer or r to reject", c.ID())
 	}
 	ci := s.find(c)
 	if ci == nil || ci.ended {
@@ -332,13 +354,24 @@ func (s *softphone) answer(ci *callInfo) {
 	}
 }
 
-// hangup ends a call in any state: CANCEL, decline or BYE.
+// hangup ends a call in any state: CANCEL, decline or BYE. It does not
+// wait: cancelling a call the far end has not responded to yet can take
+// long, and the loop must stay responsive. The result arrives as events.
 func (s *softphone) hangup(ci *callInfo) {
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-	if err := ci.call.Hangup(ctx); err != nil {
-		s.printf("call %s: hang up: %v", ci.call.ID(), err)
-	}
+	id := ci.call.ID()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		err := ci.call.Hangup(ctx)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			s.send(func() {
+				s.printf("call %s: the far end has not confirmed the hang-up yet; the call ends when it does or times out", id)
+			})
+		case err != nil:
+			s.send(func() { s.printf("call %s: hang up: %v", id, err) })
+		}
+	}()
 }
 
 // attachMedia connects the microphone and, with -record, a recorder to a
@@ -447,6 +480,7 @@ func (s *softphone) quit() {
 		return
 	}
 	s.quitting = true
+	s.deadline = time.After(shutdownTimeout + exitGrace)
 	for _, ci := range s.calls {
 		ci.stopTimer()
 	}
@@ -473,14 +507,19 @@ func (s *softphone) finish() int {
 // goroutine unless the call has ended by then.
 func (s *softphone) post(ci *callInfo, f func()) func() {
 	return func() {
-		select {
-		case s.actions <- func() {
+		s.send(func() {
 			if !ci.ended && !s.quitting {
 				f()
 			}
-		}:
-		case <-s.stop:
-		}
+		})
+	}
+}
+
+// send has f run on the loop goroutine, unless the loop has ended.
+func (s *softphone) send(f func()) {
+	select {
+	case s.actions <- f:
+	case <-s.stop:
 	}
 }
 
@@ -523,7 +562,8 @@ func describeCause(c call.Cause) string {
 	if c.Code == 0 && c.Reason != "" {
 		s += ": " + c.Reason
 	}
-	if c.Err != nil {
+	var se *sip.StatusError
+	if c.Err != nil && !errors.As(c.Err, &se) { // a status is shown already
 		s += ": " + c.Err.Error()
 	}
 	return s
@@ -543,9 +583,16 @@ func formatCDR(r call.CDR) string {
 	if codecName == "" {
 		codecName = "none"
 	}
-	return fmt.Sprintf("CDR %s -> %s, talk time %s (setup %s), hung up by %s%s, codec %s, packets sent %d received %d lost %d",
-		caller, callee, r.Duration.Round(time.Millisecond), r.SetupTime.Round(time.Millisecond),
-		r.Disconnect, status(r.Code, r.Reason), codecName,
+	talk := "not answered"
+	if !r.Connect.IsZero() {
+		talk = fmt.Sprintf("talk time %s (setup %s)", r.Duration.Round(time.Millisecond), r.SetupTime.Round(time.Millisecond))
+	}
+	ended := "hung up by " + r.Disconnect.String() + status(r.Code, r.Reason)
+	if r.End.IsZero() {
+		ended = "still in progress at exit"
+	}
+	return fmt.Sprintf("CDR %s -> %s, %s, %s, codec %s, packets sent %d received %d lost %d",
+		caller, callee, talk, ended, codecName,
 		r.Stats.PacketsSent, r.Stats.PacketsReceived, r.Stats.PacketsLost)
 }
 

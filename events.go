@@ -9,7 +9,7 @@ import (
 )
 
 // Event is one notification from a Phone: *RegistrationEvent,
-// *IncomingCallEvent, *CallStateEvent or *CDREvent.
+// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent or *CDREvent.
 type Event interface {
 	// Time is when the event happened.
 	Time() time.Time
@@ -61,6 +61,15 @@ type CallStateEvent struct {
 	Reason string
 	// Cause is set when State is CallTerminated.
 	Cause call.Cause
+}
+
+// CallHoldEvent reports that a call was put on hold or resumed, by us
+// (LocalHold, see Call.Hold) or by the peer (RemoteHold: its offer was
+// sendonly, inactive or c=0.0.0.0).
+type CallHoldEvent struct {
+	eventBase
+	Call                  *Call
+	LocalHold, RemoteHold bool
 }
 
 // CDREvent carries the detail record of a call that ended.

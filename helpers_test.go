@@ -105,6 +105,8 @@ func describe(e Event) string {
 		return "incoming:" + e.From
 	case *CDREvent:
 		return "cdr"
+	case *CallHoldEvent:
+		return "hold"
 	}
 	return "?"
 }

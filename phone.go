@@ -178,6 +178,10 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 		// Announced separately as IncomingCallEvent.
 		return
 	}
+	if e.HoldChanged {
+		p.emit(&CallHoldEvent{eventBase: eventBase{now}, Call: e.Call, LocalHold: e.LocalHold, RemoteHold: e.RemoteHold})
+		return
+	}
 	p.emit(&CallStateEvent{eventBase: eventBase{now}, Call: e.Call, State: e.State, Prev: e.Prev, Code: e.Code, Reason: e.Reason, Cause: e.Cause})
 	if e.State == call.StateTerminated {
 		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})

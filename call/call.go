@@ -145,6 +145,11 @@ type Event struct {
 	// (180, 183, 200...), when there was one.
 	Code   int
 	Reason string
+	// HoldChanged marks an event that reports a hold change rather than a
+	// state change (State equals Prev); LocalHold and RemoteHold are the
+	// new hold flags.
+	HoldChanged           bool
+	LocalHold, RemoteHold bool
 }
 
 // Config holds what every call of a phone shares.
@@ -206,6 +211,8 @@ type Call struct {
 	codec      string
 	finalStats media.Stats
 	answer     []byte // SDP answer prepared for an incoming call
+	localHold  bool
+	remoteHold bool
 	done       chan struct{}
 	wg         sync.WaitGroup
 }
@@ -382,6 +389,7 @@ func (c *Call) watchDialog(d *sip.Dialog) {
 	c.mu.Lock()
 	c.dialog = d
 	c.mu.Unlock()
+	d.SetRequestHandler(c.handleInDialog(d))
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

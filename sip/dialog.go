@@ -63,6 +63,7 @@ type Dialog struct {
 	tp        Transport
 	auth      *authSession
 	outbound  string // destination for requests when there is no route set
+	isCaller  bool   // we sent the initial INVITE (owner of the Call-ID)
 
 	mu           sync.Mutex
 	remoteTarget URI

@@ -131,16 +131,23 @@ func (u *UA) inviteOnce(ctx context.Context, req *gsip.Request, onProvisional fu
 		ctxDone      = ctx.Done()
 		cancelResult error
 	)
+	anyResponse := false
 	sendCancel := func() {
 		cancelSent = true
 		u.sendCancel(req)
-		// If the callee never answers the INVITE after CANCEL, give up
-		// after 64*T1 like Timer B would.
-		cancelWait = time.After(32 * time.Second)
+		// A peer that has answered provisionally normally sends 487 at
+		// once; give it up to 64*T1 like Timer B. One that never answered
+		// at all (dead or unreachable) is not waited for.
+		wait := 32 * time.Second
+		if !anyResponse {
+			wait = 2 * time.Second
+		}
+		cancelWait = time.After(wait)
 	}
 	for {
 		select {
 		case res := <-tx.Responses():
+			anyResponse = true
 			if res.IsProvisional() {
 				if res.StatusCode > 100 {
 					provisional = true
@@ -215,6 +222,7 @@ func (u *UA) confirmClientDialog(req *gsip.Request, res *gsip.Response, tp Trans
 	remote := &gsip.ToHeader{DisplayName: to.DisplayName, Address: to.Address, Params: to.Params.Clone()}
 	d := newDialog(u, string(*req.CallID()), req.From(), remote, tp)
 	d.auth = auth
+	d.isCaller = true
 	d.outbound = dest
 	d.contact = contact
 	d.localSeq = req.CSeq().SeqNo

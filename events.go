@@ -9,7 +9,7 @@ import (
 )
 
 // Event is one notification from a Phone: *RegistrationEvent,
-// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent or *CDREvent.
+// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent, *DTMFEvent or *CDREvent.
 type Event interface {
 	// Time is when the event happened.
 	Time() time.Time
@@ -70,6 +70,15 @@ type CallHoldEvent struct {
 	eventBase
 	Call                  *Call
 	LocalHold, RemoteHold bool
+}
+
+// DTMFEvent reports a DTMF digit received from the peer of a call.
+type DTMFEvent struct {
+	eventBase
+	Call     *Call
+	Digit    rune
+	Method   call.DTMFMethod
+	Duration time.Duration
 }
 
 // CDREvent carries the detail record of a call that ended.

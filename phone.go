@@ -161,8 +161,13 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 	if acc != nil && len(acc.cfg.Codecs) > 0 {
 		codecs = acc.cfg.Codecs
 	}
+	var creds sip.Credentials
+	if acc != nil {
+		creds = acc.credentials()
+	}
 	return call.Config{
-		UA: p.ua,
+		UA:          p.ua,
+		Credentials: creds,
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
 			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
@@ -176,6 +181,10 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 	now := time.Now()
 	if e.State == call.StateIncoming {
 		// Announced separately as IncomingCallEvent.
+		return
+	}
+	if e.DTMF != nil {
+		p.emit(&DTMFEvent{eventBase: eventBase{now}, Call: e.Call, Digit: e.DTMF.Digit, Method: e.DTMF.Method, Duration: e.DTMF.Duration})
 		return
 	}
 	if e.HoldChanged {

@@ -150,6 +150,8 @@ type Event struct {
 	// new hold flags.
 	HoldChanged           bool
 	LocalHold, RemoteHold bool
+	// DTMF is set for an event that reports a received digit.
+	DTMF *DTMF
 }
 
 // Config holds what every call of a phone shares.
@@ -158,6 +160,9 @@ type Config struct {
 	UA *sip.UA
 	// Media configures each call's media session (local IP, ports, codecs).
 	Media media.Config
+	// Credentials answer challenges to our in-dialog requests on calls
+	// we received (a proxy may challenge BYE or re-INVITE).
+	Credentials sip.Credentials
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)
@@ -389,6 +394,7 @@ func (c *Call) watchDialog(d *sip.Dialog) {
 	c.mu.Lock()
 	c.dialog = d
 	c.mu.Unlock()
+	d.SetCredentials(c.cfg.Credentials)
 	d.SetRequestHandler(c.handleInDialog(d))
 	c.wg.Add(1)
 	go func() {

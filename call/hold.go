@@ -83,6 +83,8 @@ func (c *Call) handleInDialog(d *sip.Dialog) sip.RequestHandler {
 		switch req.Method {
 		case gsip.INVITE:
 			c.handleReInvite(d, req, tx)
+		case gsip.INFO:
+			c.handleInfo(d, req, tx)
 		default:
 			_ = d.Respond(req, tx, 501, "Not Implemented")
 		}

@@ -120,6 +120,20 @@ func (d *Dialog) Termination() Termination {
 	return d.term
 }
 
+// SetCredentials sets the credentials used when the peer's proxy
+// challenges our in-dialog requests (BYE, re-INVITE, INFO...). A dialog we
+// initiated already has the INVITE's credentials.
+func (d *Dialog) SetCredentials(c Credentials) {
+	if c.Username == "" {
+		return
+	}
+	d.mu.Lock()
+	if d.auth == nil {
+		d.auth = newAuthSession(c)
+	}
+	d.mu.Unlock()
+}
+
 // SetRequestHandler installs the handler for in-dialog requests such as
 // re-INVITE, INFO or UPDATE. Without one they are answered 501.
 func (d *Dialog) SetRequestHandler(h RequestHandler) {

@@ -9,7 +9,8 @@ import (
 )
 
 // Event is one notification from a Phone: *RegistrationEvent,
-// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent, *DTMFEvent or *CDREvent.
+// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent, *DTMFEvent,
+// *TransferEvent, *TransferRequestEvent or *CDREvent.
 type Event interface {
 	// Time is when the event happened.
 	Time() time.Time
@@ -79,6 +80,27 @@ type DTMFEvent struct {
 	Digit    rune
 	Method   call.DTMFMethod
 	Duration time.Duration
+}
+
+// TransferEvent reports the progress of a transfer we asked for with
+// Phone.Transfer: the transferee's new call reached Code. When Final is
+// set with a 2xx code the transfer succeeded and Call is being hung up.
+type TransferEvent struct {
+	eventBase
+	Call   *Call
+	Code   int
+	Reason string
+	Final  bool
+}
+
+// TransferRequestEvent reports that the peer of Call transferred us to
+// Target and that NewCall was placed to it (nil if dialling failed).
+type TransferRequestEvent struct {
+	eventBase
+	Call       *Call
+	Target     string
+	ReferredBy string
+	NewCall    *Call
 }
 
 // CDREvent carries the detail record of a call that ended.

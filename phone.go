@@ -73,6 +73,9 @@ type Config struct {
 	// EventBuffer is how many undelivered events are kept before the
 	// oldest are dropped. Zero: 1024.
 	EventBuffer int
+	// TransferPolicy decides whether the peer of a call may transfer us
+	// (an incoming REFER) to target. Nil accepts every transfer.
+	TransferPolicy func(c *Call, target string) bool
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 }
@@ -165,9 +168,14 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 	if acc != nil {
 		creds = acc.credentials()
 	}
+	var acceptRefer func(*call.Call, sip.URI) bool
+	if p.cfg.TransferPolicy != nil {
+		acceptRefer = func(c *call.Call, target sip.URI) bool { return p.cfg.TransferPolicy(c, target.String()) }
+	}
 	return call.Config{
 		UA:          p.ua,
 		Credentials: creds,
+		AcceptRefer: acceptRefer,
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
 			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
@@ -181,6 +189,14 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 	now := time.Now()
 	if e.State == call.StateIncoming {
 		// Announced separately as IncomingCallEvent.
+		return
+	}
+	if e.Transfer != nil {
+		p.emit(&TransferEvent{eventBase: eventBase{now}, Call: e.Call, Code: e.Transfer.Code, Reason: e.Transfer.Reason, Final: e.Transfer.Final})
+		return
+	}
+	if e.Refer != nil {
+		p.startTransfer(acc, e.Call, e.Refer)
 		return
 	}
 	if e.DTMF != nil {
@@ -252,7 +268,7 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	if s.account != nil {
 		domain = s.account.domain()
 	}
-	uri, err := sip.ParseTarget(target, domain)
+	uri, err := parseTarget(target, domain)
 	if err != nil {
 		return nil, fmt.Errorf("voipkit: dial: %w", err)
 	}
@@ -382,3 +398,5 @@ func (p *Phone) Close() error {
 	}
 	return err
 }
+
+func parseTarget(target, domain string) (sip.URI, error) { return sip.ParseTarget(target, domain) }

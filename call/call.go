@@ -152,6 +152,12 @@ type Event struct {
 	LocalHold, RemoteHold bool
 	// DTMF is set for an event that reports a received digit.
 	DTMF *DTMF
+	// Transfer is set for progress of a transfer we asked for (REFER).
+	Transfer *TransferProgress
+	// Refer is set when the peer asks us to transfer (we accepted its
+	// REFER); the owner places the new call and reports with
+	// NotifyTransfer.
+	Refer *ReferRequest
 }
 
 // Config holds what every call of a phone shares.
@@ -163,6 +169,9 @@ type Config struct {
 	// Credentials answer challenges to our in-dialog requests on calls
 	// we received (a proxy may challenge BYE or re-INVITE).
 	Credentials sip.Credentials
+	// AcceptRefer decides whether a REFER from the peer (a transfer
+	// request) is accepted. Nil accepts all.
+	AcceptRefer func(c *Call, target sip.URI) bool
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)

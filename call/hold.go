@@ -85,6 +85,10 @@ func (c *Call) handleInDialog(d *sip.Dialog) sip.RequestHandler {
 			c.handleReInvite(d, req, tx)
 		case gsip.INFO:
 			c.handleInfo(d, req, tx)
+		case gsip.REFER:
+			c.handleRefer(d, req, tx)
+		case gsip.NOTIFY:
+			c.handleNotify(d, req, tx)
 		default:
 			_ = d.Respond(req, tx, 501, "Not Implemented")
 		}

@@ -46,8 +46,12 @@ type IncomingCallEvent struct {
 	eventBase
 	Call    *Call
 	Account *Account // nil when the call is not addressed to an account
-	// From is the caller's URI and display name, To the called URI.
+	// From is the caller's URI and display name (from P-Asserted-Identity
+	// or Remote-Party-ID when present, else From), To the called URI.
 	From, FromName, To string
+	// Waiting is set when another call is already in progress (call
+	// waiting): the application may play a beep and let the user choose.
+	Waiting bool
 }
 
 // CallStateEvent reports a call's state change.

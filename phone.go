@@ -73,6 +73,22 @@ type Config struct {
 	// EventBuffer is how many undelivered events are kept before the
 	// oldest are dropped. Zero: 1024.
 	EventBuffer int
+	// MaxCalls limits concurrent calls (lines); further incoming calls get
+	// 486 Busy Here (or ForwardPolicy.Busy). Zero: no limit.
+	MaxCalls int
+	// DoNotDisturb starts the Phone refusing incoming calls; see
+	// SetDoNotDisturb. DNDCode is the refusal: 486 (default) or 480.
+	DoNotDisturb bool
+	DNDCode      int
+	// Blocklist refuses calls from these callers with 603; see Block.
+	Blocklist []string
+	// AutoAnswer answers incoming calls without the application.
+	AutoAnswer AutoAnswerPolicy
+	// Forward redirects incoming calls with 302.
+	Forward ForwardPolicy
+	// AutoHold puts connected calls on hold when another call is dialled
+	// or answered, as a desk phone does.
+	AutoHold bool
 	// TransferPolicy decides whether the peer of a call may transfer us
 	// (an incoming REFER) to target. Nil accepts every transfer.
 	TransferPolicy func(c *Call, target string) bool
@@ -100,6 +116,10 @@ type Phone struct {
 	closed   bool
 	wg       sync.WaitGroup
 	ready    chan struct{} // closed once NewPhone has finished setting up
+
+	dnd         bool
+	blocked     map[string]bool
+	lastDialled string
 }
 
 // NewPhone starts a Phone: it binds the SIP sockets and begins accepting
@@ -112,7 +132,10 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 1024
 	}
-	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, ready: make(chan struct{})}
+	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, ready: make(chan struct{}), dnd: cfg.DoNotDisturb, blocked: map[string]bool{}}
+	for _, b := range cfg.Blocklist {
+		p.blocked[normalizeCaller(b)] = true
+	}
 	ua, err := sip.NewUA(sip.Config{
 		ListenAddr:     cfg.ListenAddr,
 		AdvertisedHost: cfg.AdvertisedHost,
@@ -176,6 +199,11 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 		UA:          p.ua,
 		Credentials: creds,
 		AcceptRefer: acceptRefer,
+		BeforeAnswer: func(ctx context.Context, c *call.Call) {
+			if p.cfg.AutoHold {
+				p.holdOthers(ctx, c)
+			}
+		},
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
 			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
@@ -282,6 +310,12 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	} else {
 		o.From = sip.URI{Scheme: "sip", User: "anonymous", Host: p.ua.Host()}
 	}
+	p.mu.Lock()
+	p.lastDialled = target
+	p.mu.Unlock()
+	if p.cfg.AutoHold {
+		p.holdOthers(ctx, nil)
+	}
 	c, err := call.Dial(context.WithoutCancel(ctx), p.callConfig(s.account), o)
 	if err != nil {
 		return nil, fmt.Errorf("voipkit: dial: %w", err)
@@ -338,14 +372,27 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 		return
 	}
 	p.mu.Lock()
+	waiting := 0
+	for other := range p.calls {
+		if other.State() != call.StateTerminated {
+			waiting++
+		}
+	}
 	p.calls[c] = acc
 	p.mu.Unlock()
-	req := inv.Request()
-	ev := &IncomingCallEvent{eventBase: eventBase{time.Now()}, Call: c, Account: acc, To: req.Recipient.String()}
-	if f := req.From(); f != nil {
-		ev.From, ev.FromName = f.Address.String(), f.DisplayName
+	if p.screen(c, acc) {
+		return
 	}
-	p.emit(ev)
+	req := inv.Request()
+	remote := c.RemoteURI()
+	p.emit(&IncomingCallEvent{eventBase: eventBase{time.Now()}, Call: c, Account: acc, To: req.Recipient.String(),
+		From: remote.String(), FromName: c.RemoteDisplayName(), Waiting: waiting > 0})
+	p.afterIncoming(c, acc, req)
+}
+
+// HandleMessage receives MESSAGE requests; see handleMessage in chat.go.
+func (h *inviteHandler) HandleMessage(m *sip.IncomingMessage) int {
+	return (*Phone)(h).handleMessage(m)
 }
 
 // Shutdown ends the Phone gracefully: it hangs up every call, unregisters
@@ -400,3 +447,15 @@ func (p *Phone) Close() error {
 }
 
 func parseTarget(target, domain string) (sip.URI, error) { return sip.ParseTarget(target, domain) }
+
+// holdOthers puts every connected call except keep on hold.
+func (p *Phone) holdOthers(ctx context.Context, keep *Call) {
+	for _, c := range p.Calls() {
+		if c == keep || c.State() != call.StateConnected {
+			continue
+		}
+		if local, _ := c.OnHold(); !local {
+			_ = c.Hold(ctx)
+		}
+	}
+}

@@ -172,6 +172,9 @@ type Config struct {
 	// AcceptRefer decides whether a REFER from the peer (a transfer
 	// request) is accepted. Nil accepts all.
 	AcceptRefer func(c *Call, target sip.URI) bool
+	// BeforeAnswer, when set, runs at the start of Answer (the Phone puts
+	// other calls on hold there).
+	BeforeAnswer func(ctx context.Context, c *Call)
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)

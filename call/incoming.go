@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	gsip "github.com/emiago/sipgo/sip"
 
 	"github.com/voipkit/voipkit/media"
 	"github.com/voipkit/voipkit/sip"
@@ -23,9 +26,7 @@ func Accept(cfg Config, inv *sip.IncomingInvite) (*Call, error) {
 	if from := req.From(); from != nil {
 		c.remote, c.remoteNm = from.Address, from.DisplayName
 	}
-	if pai := req.GetHeader("P-Asserted-Identity"); pai != nil {
-		c.log.Debug("call: P-Asserted-Identity", "value", pai.Value())
-	}
+	c.remoteNm, c.remote = callerIdentity(req, c.remoteNm, c.remote)
 	c.state = StateIncoming
 	if err := c.newMedia(); err != nil {
 		_ = inv.Reject(500, "Server Internal Error")
@@ -83,6 +84,9 @@ func (c *Call) Answer(ctx context.Context) error {
 	if s := c.State(); s != StateIncoming && s != StateRinging {
 		return fmt.Errorf("%w: %s", ErrInvalidState, s)
 	}
+	if c.cfg.BeforeAnswer != nil {
+		c.cfg.BeforeAnswer(ctx, c)
+	}
 	d, err := c.inv.Accept(c.answer)
 	if err != nil {
 		if errors.Is(err, sip.ErrAlreadyAnswered) {
@@ -94,6 +98,22 @@ func (c *Call) Answer(ctx context.Context) error {
 	c.startMedia()
 	c.watchDialog(d)
 	c.setState(StateConnected, 200, "OK")
+	return nil
+}
+
+// Forward redirects an unanswered incoming call to target with 302 Moved
+// Temporarily (call forwarding).
+func (c *Call) Forward(target sip.URI) error {
+	if c.inv == nil {
+		return ErrInvalidState
+	}
+	if err := c.inv.Redirect(302, "Moved Temporarily", target); err != nil {
+		if errors.Is(err, sip.ErrAlreadyAnswered) {
+			return fmt.Errorf("%w: %w", ErrInvalidState, err)
+		}
+		return err
+	}
+	c.terminate(Cause{By: PartyLocal, Code: 302, Reason: "forwarded to " + target.String()})
 	return nil
 }
 
@@ -111,4 +131,30 @@ func (c *Call) Reject(code int, reason string) error {
 	}
 	c.terminate(Cause{By: PartyLocal, Code: code, Reason: reason})
 	return nil
+}
+
+// callerIdentity prefers the network-asserted identity (RFC 3325
+// P-Asserted-Identity, then the older Remote-Party-ID) over From, as PBXs
+// put the real caller there.
+func callerIdentity(req *sip.Request, name string, uri sip.URI) (string, sip.URI) {
+	for _, hn := range []string{"P-Asserted-Identity", "Remote-Party-ID"} {
+		h := req.GetHeader(hn)
+		if h == nil {
+			continue
+		}
+		var u sip.URI
+		params := gsip.NewParams()
+		// A header may list a sip: and a tel: identity; the first that
+		// parses wins.
+		for _, v := range strings.Split(h.Value(), ",") {
+			n, err := gsip.ParseAddressValue(strings.TrimSpace(v), &u, &params)
+			if err == nil && u.Host != "" {
+				if n == "" {
+					n = name
+				}
+				return n, u
+			}
+		}
+	}
+	return name, uri
 }

@@ -35,12 +35,33 @@ func Dial(ctx context.Context, cfg Config, o DialOptions) (*Call, error) {
 	return c, nil
 }
 
+// maxRedirects bounds how many 3xx responses an outgoing call follows.
+const maxRedirects = 5
+
 func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
-	d, res, err := c.cfg.UA.Invite(ctx, sip.InviteOptions{
-		Target: o.Target, From: o.From, DisplayName: o.DisplayName, Proxy: o.Proxy,
-		Credentials: o.Credentials, Body: offer, Headers: o.Headers,
-		OnProvisional: c.onProvisional,
-	})
+	var (
+		d   *sip.Dialog
+		res *sip.Response
+		err error
+	)
+	for hop := 0; ; hop++ {
+		d, res, err = c.cfg.UA.Invite(ctx, sip.InviteOptions{
+			Target: o.Target, From: o.From, DisplayName: o.DisplayName, Proxy: o.Proxy,
+			Credentials: o.Credentials, Body: offer, Headers: o.Headers,
+			OnProvisional: c.onProvisional,
+		})
+		next, ok := redirectTarget(res, err)
+		if !ok || hop >= maxRedirects {
+			break
+		}
+		// Follow the redirect: the new target is tried directly, not
+		// through the proxy that redirected us (RFC 3261 8.1.3.4).
+		c.log.Debug("call: following redirect", "id", c.id, "to", next.String())
+		o.Target = next
+		c.mu.Lock()
+		c.remote = next
+		c.mu.Unlock()
+	}
 	if err != nil {
 		c.terminate(inviteFailure(res, err))
 		return
@@ -93,4 +114,17 @@ func inviteFailure(res *sip.Response, err error) Cause {
 	default:
 		return Cause{By: PartySystem, Code: 503, Reason: err.Error(), Err: err}
 	}
+}
+
+// redirectTarget returns the first Contact of a 3xx final response.
+func redirectTarget(res *sip.Response, err error) (sip.URI, bool) {
+	var se *sip.StatusError
+	if res == nil || !errors.As(err, &se) || se.Code < 300 || se.Code > 399 {
+		return sip.URI{}, false
+	}
+	ct := res.Contact()
+	if ct == nil || ct.Address.Host == "" {
+		return sip.URI{}, false
+	}
+	return ct.Address, true
 }

@@ -369,6 +369,29 @@ func (in *IncomingInvite) Reject(code int, reason string) error {
 	return nil
 }
 
+// Redirect answers with a 3xx (302 Moved Temporarily by default) that
+// lists contacts where the caller should try instead (call forwarding).
+func (in *IncomingInvite) Redirect(code int, reason string, contacts ...URI) error {
+	if code < 300 || code > 399 {
+		code, reason = 302, "Moved Temporarily"
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.answered {
+		return ErrAlreadyAnswered
+	}
+	in.answered = true
+	defer close(in.final)
+	res := in.response(code, reason, nil)
+	for _, c := range contacts {
+		res.AppendHeader(&gsip.ContactHeader{Address: c, Params: gsip.NewParams()})
+	}
+	if err := in.tx.Respond(res); err != nil {
+		return fmt.Errorf("%w: %w", ErrTransport, err)
+	}
+	return nil
+}
+
 // Accept answers 200 OK with body (the SDP answer) and returns the dialog.
 // Over UDP the 200 is retransmitted until the ACK arrives; without an ACK
 // within 32 s the dialog ends with CauseTimeout.

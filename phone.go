@@ -390,11 +390,6 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	p.afterIncoming(c, acc, req)
 }
 
-// HandleMessage receives MESSAGE requests; see handleMessage in chat.go.
-func (h *inviteHandler) HandleMessage(m *sip.IncomingMessage) int {
-	return (*Phone)(h).handleMessage(m)
-}
-
 // Shutdown ends the Phone gracefully: it hangs up every call, unregisters
 // every account (bounded by ctx) and then closes.
 func (p *Phone) Shutdown(ctx context.Context) error {

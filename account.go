@@ -45,6 +45,9 @@ type AccountConfig struct {
 	RegisterTimeout time.Duration
 	// Codecs overrides the Phone's codec priority for this account.
 	Codecs []string
+	// SRTP overrides the Phone's SRTP policy for this account's calls.
+	// Zero (media.SRTPUnknown): the Phone's Config.SRTP.
+	SRTP SRTPPolicy
 }
 
 // Account is a SIP account on a Phone. It is safe for concurrent use.

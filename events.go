@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/voipkit/voipkit/call"
+	"github.com/voipkit/voipkit/chat"
 	"github.com/voipkit/voipkit/sip"
 )
 
@@ -52,6 +53,10 @@ type IncomingCallEvent struct {
 	// Waiting is set when another call is already in progress (call
 	// waiting): the application may play a beep and let the user choose.
 	Waiting bool
+	// Replaces is set when the call replaces an existing one (the last
+	// step of an attended transfer, RFC 3891): it is answered at once and
+	// Replaces is hung up.
+	Replaces *Call
 }
 
 // CallStateEvent reports a call's state change.
@@ -111,6 +116,82 @@ type TransferRequestEvent struct {
 type CDREvent struct {
 	eventBase
 	CDR call.CDR
+}
+
+// MessageEvent announces an incoming instant message (a SIP MESSAGE
+// whose body is text/*; isComposing indications arrive as ComposingEvent).
+type MessageEvent struct {
+	eventBase
+	// From is the sender's URI and FromName its display name; To is the
+	// URI the message was addressed to.
+	From, FromName, To string
+	// ContentType is the body's media type, e.g. "text/plain;charset=UTF-8";
+	// chat.IsText tells whether Body reads as a UTF-8 string.
+	ContentType string
+	Body        []byte
+	// Account is the account the message is addressed to, nil without
+	// accounts.
+	Account *Account
+}
+
+// Message returns the event as a chat.Message.
+func (e *MessageEvent) Message() chat.Message {
+	return chat.Message{From: e.From, FromName: e.FromName, To: e.To, ContentType: e.ContentType, Body: e.Body, Time: e.At}
+}
+
+// MessageStatus is the outcome of a message sent with SendMessage.
+type MessageStatus int
+
+// Message outcomes.
+const (
+	// MessageSent: the recipient (or the server storing it) answered 2xx.
+	MessageSent MessageStatus = iota + 1
+	// MessageFailed: a non-2xx answer, no answer in time, or a send error.
+	MessageFailed
+)
+
+func (s MessageStatus) String() string {
+	switch s {
+	case MessageSent:
+		return "Sent"
+	case MessageFailed:
+		return "Failed"
+	}
+	return "Unknown"
+}
+
+// MessageStatusEvent is the delivery report of a message sent with
+// SendMessage.
+type MessageStatusEvent struct {
+	eventBase
+	// ID is the message's ID, as in the MessageResult SendMessage returned.
+	ID string
+	// To is the target URI.
+	To     string
+	Status MessageStatus
+	// Code and Reason are the final response's status; 0 when none
+	// arrived.
+	Code   int
+	Reason string
+	// Err explains a failure: errors.Is(Err, ErrTimeout) when no answer
+	// came in time; a *sip.StatusError for a non-2xx answer.
+	Err error
+}
+
+// ComposingEvent reports a peer's isComposing indication (RFC 3994):
+// whether they are typing a message to us.
+type ComposingEvent struct {
+	eventBase
+	// From is the sender's URI and FromName its display name; To is the
+	// URI the indication was addressed to.
+	From, FromName, To string
+	// Active is true while the peer is typing.
+	Active bool
+	// Refresh is how long an active indication holds unless renewed
+	// (chat.DefaultRefresh when the peer gave none); zero when idle.
+	Refresh time.Duration
+	// Account is the account addressed, nil without accounts.
+	Account *Account
 }
 
 // eventQueue decouples producers (SIP and media goroutines) from the

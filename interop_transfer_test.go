@@ -166,3 +166,65 @@ func TestInteropBaresipBlindTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInteropKamailioAttendedTransfer: A talks to B, puts B on hold,
+// consults C, then joins B and C (REFER with Replaces); C's Phone accepts
+// B's INVITE with Replaces and drops its call with A.
+func TestInteropKamailioAttendedTransfer(t *testing.T) {
+	leakCheck(t)
+	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
+	a, b, ca, cb := registerPair(t, kam)
+	c, cc := registerThird(t, kam)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	ab, err := a.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inB := waitEvent(t, b, cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if err := inB.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallConnected))
+	if err := ab.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ac, err := a.Dial(ctx, "1003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inC := waitEvent(t, c, cc, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if err := inC.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, a, ca, 5*time.Second, callState(ac, CallConnected))
+
+	from := *ca // the events below come in any order
+	if err := a.TransferAttended(ctx, ab, ac); err != nil {
+		t.Fatal(err)
+	}
+	repl := waitEvent(t, c, cc, 5*time.Second, func(e *IncomingCallEvent) bool { return e.Replaces != nil })
+	if repl.Replaces != inC.Call || !strings.Contains(repl.From, "1002") {
+		t.Fatalf("replacing call from %s replaces %v", repl.From, repl.Replaces)
+	}
+	waitEvent(t, c, cc, 5*time.Second, callState(repl.Call, CallConnected))
+	ev := waitEvent(t, a, ca, 5*time.Second, func(e *TransferEvent) bool { return e.Call == ab && e.Final })
+	if ev.Code != 200 {
+		t.Fatalf("transfer final %d %s", ev.Code, ev.Reason)
+	}
+	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallTerminated))
+	end := waitEvent(t, a, &from, 5*time.Second, callState(ac, CallTerminated))
+	if end.Cause.By.String() != "remote" {
+		t.Fatalf("consultation call ended %v, want by C", end.Cause)
+	}
+	req := waitEvent(t, b, cb, 5*time.Second, (func(*TransferRequestEvent) bool)(nil))
+	if req.NewCall == nil || req.NewCall.State() != CallConnected {
+		t.Fatalf("B's new call: %+v", req.NewCall)
+	}
+	if len(a.Calls()) != 0 {
+		t.Fatalf("transferor still has %d calls", len(a.Calls()))
+	}
+	_ = req.NewCall.Hangup(ctx)
+	waitEvent(t, c, cc, 5*time.Second, callState(repl.Call, CallTerminated))
+}

@@ -30,6 +30,16 @@ const (
 	CallTerminated = call.StateTerminated
 )
 
+// SRTPPolicy says whether calls use SRTP; see media.SRTPPolicy.
+type SRTPPolicy = media.SRTPPolicy
+
+// SRTP policies, re-exported from package media.
+const (
+	SRTPOff       = media.SRTPOff
+	SRTPOptional  = media.SRTPOptional
+	SRTPMandatory = media.SRTPMandatory
+)
+
 // Errors callers can test with errors.Is.
 var (
 	// ErrAuthFailed: the server rejected the account's credentials.
@@ -65,6 +75,24 @@ type Config struct {
 	Codecs []string
 	// JitterDelay is the receive buffer depth. Zero: 60 ms.
 	JitterDelay time.Duration
+	// SRTP is the SRTP policy of calls (RFC 3711, keys exchanged in the
+	// SDP as in RFC 4568): SRTPOff, SRTPOptional (best effort: SRTP when
+	// the peer takes it) or SRTPMandatory (488 to plain offers). Zero:
+	// off. AccountConfig.SRTP overrides it per account.
+	SRTP media.SRTPPolicy
+	// SRTPSuites is the SRTP crypto suite priority list by name, e.g.
+	// "AES_CM_128_HMAC_SHA1_80" (see media.SupportedSRTPSuites). Empty:
+	// media.DefaultSRTPSuites.
+	SRTPSuites []string
+	// RTCPInterval is the minimum interval between RTCP reports of a
+	// call. Zero: media.DefaultRTCPInterval (5 s); negative: no RTCP
+	// sent. See media.Config.RTCPInterval.
+	RTCPInterval time.Duration
+	// MediaTimeout hangs up a call (Cause 408 "media timeout") whose peer
+	// has sent neither RTP nor RTCP for this long; HoldMediaTimeout
+	// applies instead while the call is held. Zero: 30 s and 600 s;
+	// negative: never.
+	MediaTimeout, HoldMediaTimeout time.Duration
 	// UserAgent is sent in SIP messages. Empty: "voipkit".
 	UserAgent string
 	// RequestTimeout bounds non-INVITE transactions (REGISTER, BYE...).
@@ -73,6 +101,14 @@ type Config struct {
 	// EventBuffer is how many undelivered events are kept before the
 	// oldest are dropped. Zero: 1024.
 	EventBuffer int
+	// SessionExpires is the session timer interval (RFC 4028) asked for
+	// on outgoing calls. Zero: 1800 s. DisableSessionTimer leaves session
+	// timers out of outgoing calls (incoming ones are honoured anyway).
+	SessionExpires      time.Duration
+	DisableSessionTimer bool
+	// MinSE is the shortest session interval accepted (Min-SE); shorter
+	// requests get 422. Zero: 90 s.
+	MinSE time.Duration
 	// MaxCalls limits concurrent calls (lines); further incoming calls get
 	// 486 Busy Here (or ForwardPolicy.Busy). Zero: no limit.
 	MaxCalls int
@@ -143,6 +179,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 		DisableTCP:     cfg.DisableTCP,
 		UserAgent:      cfg.UserAgent,
 		RequestTimeout: cfg.RequestTimeout,
+		MinSE:          cfg.MinSE,
 		Handler:        (*inviteHandler)(p),
 		Logger:         log,
 	})
@@ -187,6 +224,10 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 	if acc != nil && len(acc.cfg.Codecs) > 0 {
 		codecs = acc.cfg.Codecs
 	}
+	srtpPolicy := p.cfg.SRTP
+	if acc != nil && acc.cfg.SRTP != media.SRTPUnknown {
+		srtpPolicy = acc.cfg.SRTP
+	}
 	var creds sip.Credentials
 	if acc != nil {
 		creds = acc.credentials()
@@ -207,6 +248,8 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
 			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
+			SRTP: srtpPolicy, SRTPSuites: p.cfg.SRTPSuites,
+			RTCPInterval: p.cfg.RTCPInterval, MediaTimeout: p.cfg.MediaTimeout, HoldMediaTimeout: p.cfg.HoldMediaTimeout,
 		},
 		Notify: func(e call.Event) { p.onCallEvent(acc, e) },
 		Logger: p.log,
@@ -302,6 +345,12 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	}
 	o := s.opts
 	o.Target = uri
+	if !p.cfg.DisableSessionTimer {
+		o.SessionExpires, o.MinSE = p.cfg.SessionExpires, p.cfg.MinSE
+		if o.SessionExpires <= 0 {
+			o.SessionExpires = 1800 * time.Second
+		}
+	}
 	if acc := s.account; acc != nil {
 		o.From = acc.aor
 		o.DisplayName = acc.cfg.DisplayName
@@ -366,6 +415,15 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	}
 	acc := p.accountFor(inv.Request().Recipient.User)
 	p.mu.Unlock()
+	var replaced *Call
+	if h := inv.Request().GetHeader("Replaces"); h != nil {
+		old, ok := p.replacedCall(h.Value())
+		if !ok {
+			_ = inv.Reject(481, "Call/Transaction Does Not Exist")
+			return
+		}
+		replaced = old
+	}
 	c, err := call.Accept(p.callConfig(acc), inv)
 	if err != nil {
 		p.log.Info("voipkit: incoming call refused", "err", err)
@@ -380,14 +438,23 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	}
 	p.calls[c] = acc
 	p.mu.Unlock()
-	if p.screen(c, acc) {
+	if replaced == nil && p.screen(c, acc) {
 		return
 	}
 	req := inv.Request()
 	remote := c.RemoteURI()
 	p.emit(&IncomingCallEvent{eventBase: eventBase{time.Now()}, Call: c, Account: acc, To: req.Recipient.String(),
-		From: remote.String(), FromName: c.RemoteDisplayName(), Waiting: waiting > 0})
+		From: remote.String(), FromName: c.RemoteDisplayName(), Waiting: waiting > 0, Replaces: replaced})
+	if replaced != nil {
+		p.acceptReplacement(c, replaced)
+		return
+	}
 	p.afterIncoming(c, acc, req)
+}
+
+// HandleMessage receives MESSAGE requests; see handleMessage in chat.go.
+func (h *inviteHandler) HandleMessage(m *sip.IncomingMessage) int {
+	return (*Phone)(h).handleMessage(m)
 }
 
 // Shutdown ends the Phone gracefully: it hangs up every call, unregisters

@@ -3,6 +3,7 @@ package voipkit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/voipkit/voipkit/call"
@@ -33,6 +34,9 @@ func (p *Phone) startTransfer(acc *Account, old *Call, rr *call.ReferRequest) {
 	opts := []DialOption{}
 	if acc != nil {
 		opts = append(opts, WithAccount(acc))
+	}
+	if rr.Replaces != "" {
+		opts = append(opts, WithHeader("Replaces", rr.Replaces))
 	}
 	nc, err := p.Dial(context.Background(), rr.Target.String(), opts...)
 	p.emit(&TransferRequestEvent{eventBase: eventBase{time.Now()}, Call: old, Target: rr.Target.String(), ReferredBy: rr.ReferredBy, NewCall: nc})
@@ -74,5 +78,54 @@ func (p *Phone) startTransfer(acc *Account, old *Call, rr *call.ReferRequest) {
 				return
 			}
 		}
+	}()
+}
+
+// TransferAttended completes an attended transfer: the peer of c is asked
+// to call the party of consult, replacing consult (REFER with Replaces).
+// On success both c and consult end.
+func (p *Phone) TransferAttended(ctx context.Context, c, consult *Call) error {
+	if err := c.TransferAttended(ctx, consult); err != nil {
+		return fmt.Errorf("voipkit: attended transfer: %w", err)
+	}
+	return nil
+}
+
+// replacedCall finds the call an INVITE with Replaces (RFC 3891) targets:
+// same Call-ID, to-tag equal to our tag and from-tag equal to the peer's.
+func (p *Phone) replacedCall(value string) (*Call, bool) {
+	parts := strings.Split(value, ";")
+	callID := strings.TrimSpace(parts[0])
+	var toTag, fromTag string
+	for _, kv := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		switch strings.ToLower(k) {
+		case "to-tag":
+			toTag = v
+		case "from-tag":
+			fromTag = v
+		}
+	}
+	for _, c := range p.Calls() {
+		id, local, remote, ok := c.ReplacesTarget()
+		if ok && id == callID && local == toTag && remote == fromTag && c.State() != call.StateTerminated {
+			return c, true
+		}
+	}
+	return nil, false
+}
+
+// acceptReplacement answers an INVITE with Replaces at once and ends the
+// replaced call, as the user is already talking to the transferee.
+func (p *Phone) acceptReplacement(c, old *Call) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+		defer cancel()
+		if err := c.Answer(ctx); err != nil {
+			return
+		}
+		_ = old.Hangup(ctx)
 	}()
 }

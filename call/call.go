@@ -199,6 +199,9 @@ type DialOptions struct {
 	Sink   audio.Sink
 	// Headers are added to the INVITE.
 	Headers []sip.Header
+	// SessionExpires asks for a session timer (RFC 4028); zero: none.
+	// MinSE is our minimum interval (zero: 90 s).
+	SessionExpires, MinSE time.Duration
 }
 
 var nextID atomic.Uint64
@@ -411,10 +414,26 @@ func (c *Call) watchDialog(d *sip.Dialog) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		select {
-		case <-d.Done():
-		case <-c.done:
-			return
+		c.runSessionTimer(d)
+	}()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+	wait:
+		for {
+			select {
+			case <-d.Done():
+				break wait
+			case <-c.done:
+				return
+			case <-c.media.Timeout():
+				// A report may be stale (from early media, or packets came
+				// back since): act only on a media timeout that holds now.
+				if c.media.TimedOut() {
+					c.mediaTimeout(d)
+					return
+				}
+			}
 		}
 		t := d.Termination()
 		cause := Cause{Code: t.Code, Reason: t.Reason}
@@ -428,6 +447,20 @@ func (c *Call) watchDialog(d *sip.Dialog) {
 		}
 		c.terminate(cause)
 	}()
+}
+
+// mediaTimeout ends a connected call whose peer has sent neither RTP nor
+// RTCP for the media timeout (media.Config.MediaTimeout, or
+// HoldMediaTimeout on hold): the call terminates at once with a system
+// cause, then BYE is sent (bounded, as the peer may be gone).
+func (c *Call) mediaTimeout(d *sip.Dialog) {
+	c.log.Warn("call: media timeout; hanging up", "id", c.id)
+	c.terminate(Cause{By: PartySystem, Code: 408, Reason: "media timeout", Err: media.ErrMediaTimeout})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Bye(ctx, ""); err != nil {
+		c.log.Debug("call: BYE after media timeout", "id", c.id, "err", err)
+	}
 }
 
 // Hangup ends the call in whatever state it is: CANCEL while dialing,

@@ -18,6 +18,9 @@ import (
 
 var loopback = netip.MustParseAddr("127.0.0.1")
 
+// ackGrace is how long the UAs of a test stay up after the test body.
+const ackGrace = 100 * time.Millisecond
+
 // recorder collects the events a Config.Notify receives without blocking
 // the notifying goroutine.
 type recorder struct {
@@ -121,8 +124,13 @@ func newPair(t *testing.T) *pair {
 	t.Helper()
 	p := &pair{callerEv: newRecorder(), calleeEv: newRecorder()}
 	p.handler = &acceptHandler{calls: make(chan accepted, 4)}
-	caller := newUA(t, nil)
 	p.callee = newUA(t, p.handler)
+	caller := newUA(t, nil)
+	// Before the UAs close, give an ACK for a just-sent non-2xx final
+	// response time to be handled: a request that sipgo reads just before
+	// UA.Close and handles just after it makes sipgo open a new UDP
+	// socket that nothing closes (see the sip.UA.Close leak report).
+	t.Cleanup(func() { time.Sleep(ackGrace) })
 	p.callerCfg = Config{UA: caller, Media: media.Config{LocalIP: loopback}, Notify: p.callerEv.notify}
 	p.calleeCfg = Config{UA: p.callee, Media: media.Config{LocalIP: loopback}, Notify: p.calleeEv.notify}
 	cfg := p.calleeCfg

@@ -83,6 +83,8 @@ func (c *Call) handleInDialog(d *sip.Dialog) sip.RequestHandler {
 		switch req.Method {
 		case gsip.INVITE:
 			c.handleReInvite(d, req, tx)
+		case gsip.UPDATE:
+			c.handleUpdate(d, req, tx)
 		case gsip.INFO:
 			c.handleInfo(d, req, tx)
 		case gsip.REFER:
@@ -120,6 +122,28 @@ func (c *Call) handleReInvite(d *sip.Dialog, req *sip.Request, tx gsip.ServerTra
 		c.log.Warn("call: answer re-INVITE", "id", c.id, "err", err)
 		return
 	}
+	c.updateRemoteHold()
+}
+
+// handleUpdate answers an UPDATE (RFC 3311): a new offer is answered like
+// a re-INVITE's; one without a body only refreshes the session.
+func (c *Call) handleUpdate(d *sip.Dialog, req *sip.Request, tx gsip.ServerTransaction) {
+	body := req.Body()
+	if len(body) == 0 {
+		_ = d.Answer2xx(req, tx, nil)
+		return
+	}
+	answer, err := c.media.AcceptOffer(body)
+	if err != nil {
+		_ = d.Respond(req, tx, 488, "Not Acceptable Here")
+		return
+	}
+	_ = d.Answer2xx(req, tx, answer)
+	c.updateRemoteHold()
+}
+
+// updateRemoteHold re-reads the peer's direction after a new offer.
+func (c *Call) updateRemoteHold() {
 	remoteHold := false
 	if r := c.media.Remote(); r != nil {
 		remoteHold = !r.Direction.Receives() || r.Addr.Addr().IsUnspecified()

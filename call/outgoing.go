@@ -48,7 +48,8 @@ func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
 		d, res, err = c.cfg.UA.Invite(ctx, sip.InviteOptions{
 			Target: o.Target, From: o.From, DisplayName: o.DisplayName, Proxy: o.Proxy,
 			Credentials: o.Credentials, Body: offer, Headers: o.Headers,
-			OnProvisional: c.onProvisional,
+			OnProvisional:  c.onProvisional,
+			SessionExpires: o.SessionExpires, MinSE: o.MinSE,
 		})
 		next, ok := redirectTarget(res, err)
 		if !ok || hop >= maxRedirects {

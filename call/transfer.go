@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type ReferRequest struct {
 	Target sip.URI
 	// ReferredBy is the Referred-By header's value, if any.
 	ReferredBy string
+	// Replaces, for an attended transfer, is the Replaces header value
+	// (RFC 3891) the new INVITE must carry.
+	Replaces string
 }
 
 // Transfer asks the peer to call target (blind transfer, RFC 3515): it
@@ -38,6 +42,10 @@ type ReferRequest struct {
 // arrives as events with TransferProgress; when the transfer succeeds the
 // call is hung up, when it fails the call stays up.
 func (c *Call) Transfer(ctx context.Context, target sip.URI) error {
+	return c.refer(ctx, "<"+target.String()+">")
+}
+
+func (c *Call) refer(ctx context.Context, referTo string) error {
 	c.mu.Lock()
 	d, state := c.dialog, c.state
 	c.mu.Unlock()
@@ -45,7 +53,7 @@ func (c *Call) Transfer(ctx context.Context, target sip.URI) error {
 		return fmt.Errorf("%w: %s", ErrInvalidState, state)
 	}
 	res, err := d.Request(ctx, "REFER", "", nil,
-		sip.NewHeader("Refer-To", "<"+target.String()+">"),
+		sip.NewHeader("Refer-To", referTo),
 		sip.NewHeader("Referred-By", "<"+c.local.String()+">"))
 	if err != nil {
 		return fmt.Errorf("call: REFER: %w", err)
@@ -54,6 +62,38 @@ func (c *Call) Transfer(ctx context.Context, target sip.URI) error {
 		return fmt.Errorf("call: REFER: %w", &sip.StatusError{Code: res.StatusCode, Reason: res.Reason, Response: res})
 	}
 	return nil
+}
+
+// TransferAttended asks the peer to replace our call with consult, a
+// call we made to (or took from) the transfer target: REFER with a
+// Refer-To that carries Replaces (RFC 3891, RFC 5589 §7). Both calls end
+// when the transfer succeeds.
+func (c *Call) TransferAttended(ctx context.Context, consult *Call) error {
+	consult.mu.Lock()
+	cd := consult.dialog
+	consult.mu.Unlock()
+	if cd == nil || consult.State() != StateConnected {
+		return fmt.Errorf("%w: consultation call is %s", ErrInvalidState, consult.State())
+	}
+	// The target matches to-tag against its own tag and from-tag against
+	// ours, so from our side to-tag is the remote tag.
+	replaces := cd.CallID() + ";to-tag=" + cd.RemoteTag() + ";from-tag=" + cd.LocalTag()
+	target := consult.remote
+	target.UriParams = nil
+	target.Headers = nil
+	return c.refer(ctx, "<"+target.String()+"?Replaces="+url.QueryEscape(replaces)+">")
+}
+
+// ReplacesTarget reports the Call-ID, local and remote tag of the call's
+// dialog, for matching an INVITE with Replaces.
+func (c *Call) ReplacesTarget() (callID, localTag, remoteTag string, ok bool) {
+	c.mu.Lock()
+	d := c.dialog
+	c.mu.Unlock()
+	if d == nil {
+		return "", "", "", false
+	}
+	return d.CallID(), d.LocalTag(), d.RemoteTag(), true
 }
 
 // handleRefer accepts or declines a REFER according to Config.AcceptRefer
@@ -65,17 +105,22 @@ func (c *Call) handleRefer(d *sip.Dialog, req *sip.Request, tx gsip.ServerTransa
 		return
 	}
 	target := rt.Address
-	if target.Headers.Has("Replaces") {
-		// Attended transfer needs INVITE with Replaces, which is not built yet.
-		_ = d.Respond(req, tx, 501, "Replaces Not Supported")
-		return
+	replaces := ""
+	if v, ok := target.Headers.Get("Replaces"); ok {
+		unescaped, err := url.QueryUnescape(v)
+		if err != nil {
+			_ = d.Respond(req, tx, 400, "Bad Replaces")
+			return
+		}
+		replaces = unescaped
+		target.Headers = nil
 	}
 	if c.cfg.AcceptRefer != nil && !c.cfg.AcceptRefer(c, target) {
 		_ = d.Respond(req, tx, 603, "Declined")
 		return
 	}
 	_ = d.Respond(req, tx, 202, "Accepted")
-	rr := &ReferRequest{Target: target}
+	rr := &ReferRequest{Target: target, Replaces: replaces}
 	if h := req.GetHeader("Referred-By"); h != nil {
 		rr.ReferredBy = h.Value()
 	}

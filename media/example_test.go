@@ -1,6 +1,7 @@
 package media_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -42,4 +43,53 @@ func Example_offerAnswer() {
 	// callee picks: PCMU payload type 0
 	// caller sends: PCMU every 20ms
 	// caller sends to callee: true
+}
+
+// A caller that requires SRTP and a callee that accepts it when offered
+// agree on the caller's first crypto suite; each side sends with its own
+// key from the SDP a=crypto lines (which must never be logged).
+func Example_srtp() {
+	ip := netip.MustParseAddr("127.0.0.1")
+	caller, err := media.NewSession(media.Config{LocalIP: ip, SRTP: media.SRTPMandatory})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer caller.Close()
+	callee, err := media.NewSession(media.Config{LocalIP: ip, SRTP: media.SRTPOptional})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer callee.Close()
+
+	offer, _ := caller.CreateOffer() // RTP/SAVP with one a=crypto per suite
+	answer, err := callee.AcceptOffer(offer)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := caller.SetRemoteAnswer(answer); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("transport:", caller.Remote().Proto)
+	fmt.Println("caller:", caller.SRTPSuite())
+	fmt.Println("callee:", callee.Stats().SRTP)
+
+	// A callee with SRTP off refuses the call (a SIP user agent answers
+	// 488 Not Acceptable Here).
+	plain, err := media.NewSession(media.Config{LocalIP: ip})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer plain.Close()
+	_, err = plain.AcceptOffer(offer)
+	fmt.Println("SRTP off:", errors.Is(err, media.ErrSRTPRefused))
+	// Output:
+	// transport: RTP/SAVP
+	// caller: AES_CM_128_HMAC_SHA1_80
+	// callee: AES_CM_128_HMAC_SHA1_80
+	// SRTP off: true
 }

@@ -25,6 +25,10 @@ func FuzzParseDescription(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	sec, err := newSRTPLocal(SRTPOptional, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d, err := ParseDescription(b)
 		if err != nil {
@@ -51,7 +55,7 @@ func FuzzParseDescription(f *testing.F) {
 		if err != nil {
 			t.Fatalf("parseSDP disagrees with ParseDescription: %v", err)
 		}
-		n, formats, dir, err := negotiateAnswer(codecs, d, DirectionUnknown)
+		n, ap, err := negotiateAnswer(codecs, &sec, d, cryptoLines(sd.MediaDescriptions[audioIdx]), DirectionUnknown)
 		if err != nil {
 			if !errors.Is(err, ErrNoCommonCodec) && !errors.Is(err, ErrStreamRejected) {
 				t.Fatalf("negotiation error %v", err)
@@ -59,7 +63,10 @@ func FuzzParseDescription(f *testing.F) {
 			return
 		}
 		l := localSDP{sessionID: 1, version: 2, addr: netip.MustParseAddr("127.0.0.1"), port: 20000,
-			formats: formats, ptime: n.send.info.FrameDuration, dir: dir, peer: sd, audioIdx: audioIdx}
+			formats: ap.formats, ptime: n.send.info.FrameDuration, dir: ap.dir, proto: ap.proto, peer: sd, audioIdx: audioIdx}
+		if ap.crypto != nil {
+			l.crypto = []cryptoAttr{*ap.crypto}
+		}
 		answer, err := l.marshal()
 		if err != nil {
 			t.Fatalf("marshal answer: %v", err)
@@ -70,6 +77,21 @@ func FuzzParseDescription(f *testing.F) {
 		}
 		if a.Addr.Port() != 20000 || len(a.Formats) == 0 || a.Formats[0].PayloadType != n.send.pt {
 			t.Fatalf("answer %+v for negotiated %+v", a, n.send)
+		}
+		// With SRTP, the answer carries our key for the chosen suite.
+		asd, aIdx, _, err := parseSDP(answer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := cryptoLines(asd.MediaDescriptions[aIdx])
+		switch {
+		case n.sec == nil && len(lines) != 0, n.sec != nil && len(lines) != 1:
+			t.Fatalf("answer has %d a=crypto lines for SRTP %q", len(lines), n.srtpSuite())
+		case n.sec != nil:
+			c, err := parseCrypto(lines[0])
+			if err != nil || c.suite.name != n.sec.suite.name || string(c.key) != string(n.sec.local) {
+				t.Fatalf("answer's a=crypto does not parse back: %v", err)
+			}
 		}
 	})
 }

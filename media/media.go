@@ -9,6 +9,12 @@
 // (AcceptOffer), started with Start and released with Close. Audio comes
 // from an audio.Source and goes to an audio.Sink, both of which can be
 // swapped at any time.
+//
+// Media can be protected with SRTP (RFC 3711) keyed by SDP security
+// descriptions (RFC 4568 a=crypto lines, "SDES"), as Config.SRTP says:
+// off, optional (best effort) or mandatory. Keys appear in the SDP this
+// package produces and consumes, so session descriptions must not be
+// logged; this package never logs them.
 package media
 
 import (
@@ -18,8 +24,9 @@ import (
 
 // Errors returned by this package. Errors are wrapped with detail; test
 // for them with errors.Is. A SIP user agent answers an offer that fails
-// with ErrMalformedSDP, ErrNoCommonCodec or ErrStreamRejected with
-// 488 Not Acceptable Here.
+// with ErrMalformedSDP, ErrNoCommonCodec (which ErrSRTPRequired and
+// ErrSRTPRefused also match) or ErrStreamRejected with 488 Not
+// Acceptable Here.
 var (
 	// ErrMalformedSDP reports a session description that cannot be parsed
 	// or lacks what an audio session needs (an m=audio line, a usable
@@ -39,7 +46,25 @@ var (
 	ErrClosed = errors.New("media: session closed")
 	// ErrConfig reports an invalid Config.
 	ErrConfig = errors.New("media: invalid config")
+	// ErrSRTPRequired reports an offer or answer without a usable
+	// a=crypto attribute while the policy is SRTPMandatory. It also
+	// matches ErrNoCommonCodec.
+	ErrSRTPRequired error = &subError{"media: SRTP required", ErrNoCommonCodec}
+	// ErrSRTPRefused reports that the peer requires SRTP this session
+	// cannot provide: an RTP/SAVP offer while the policy is SRTPOff, an
+	// RTP/SAVP offer with no crypto suite in common, or an answer whose
+	// a=crypto matches none we offered. It also matches ErrNoCommonCodec.
+	ErrSRTPRefused error = &subError{"media: SRTP refused", ErrNoCommonCodec}
 )
+
+// subError is a sentinel error that is a special case of another one.
+type subError struct {
+	msg    string
+	parent error
+}
+
+func (e *subError) Error() string { return e.msg }
+func (e *subError) Unwrap() error { return e.parent }
 
 // Direction is the media direction attribute of a stream (RFC 3264
 // section 5.1): a=sendrecv, a=sendonly, a=recvonly or a=inactive. The zero

@@ -30,6 +30,27 @@ type negotiated struct {
 	sendOK bool           // we send RTP
 	recvOK bool           // we play out received RTP
 	remote *Description
+	sec    *srtpNeg // SRTP keys, or nil for plain RTP
+	// rtcpMux: RTCP shares the RTP port both ways (RFC 5761).
+	rtcpMux bool
+}
+
+// srtpSuite returns the negotiated crypto suite name, or "".
+func (n *negotiated) srtpSuite() string {
+	if n == nil || n.sec == nil {
+		return ""
+	}
+	return n.sec.suite.name
+}
+
+// answerParams is what our answer says besides the address: the
+// formats, direction, m= line protocol and a=crypto attribute.
+type answerParams struct {
+	formats []Format
+	dir     Direction
+	proto   string
+	crypto  *cryptoAttr
+	rtcpMux bool // accept the offer's a=rtcp-mux (RFC 5761)
 }
 
 // recvCodec returns the receive format with payload type pt.
@@ -67,9 +88,7 @@ func bind(c codec.Codec, pt uint8, ptime time.Duration) payloadCodec {
 	info := c.Info()
 	info.PayloadType = pt
 	info.FrameDuration = ptime
-	if info.Channels <= 0 {
-		info.Channels = 1
-	}
+	info.Channels = 1 // PCM is mono; a codec's Channels (opus/48000/2) only goes into SDP, via formatOf
 	return payloadCodec{pt: pt, codec: c, info: info}
 }
 
@@ -122,10 +141,10 @@ func offerFormats(codecs []codec.Codec) ([]Format, []payloadCodec) {
 	return formats, bound
 }
 
-// checkTransport rejects m= lines that are not plain RTP.
+// checkTransport rejects m= lines that are neither RTP nor SRTP.
 func checkTransport(d *Description) error {
 	switch strings.ToUpper(d.Proto) {
-	case "RTP/AVP", "RTP/AVPF":
+	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF":
 		return nil
 	}
 	return fmt.Errorf("%w: transport %q is not supported", ErrNoCommonCodec, d.Proto)
@@ -162,14 +181,15 @@ func formatNames(d *Description) string {
 
 // negotiateAnswer answers offer as the answerer: it picks the first local
 // codec (in local priority order) the offer contains, using the
-// offerer's payload type. It returns the outcome, the formats and the
-// direction of our answer.
-func negotiateAnswer(local []codec.Codec, offer *Description, localDir Direction) (*negotiated, []Format, Direction, error) {
+// offerer's payload type, and settles SRTP by policy from the offer's
+// a=crypto values crypto. It returns the outcome and what our answer
+// says.
+func negotiateAnswer(local []codec.Codec, sec *srtpLocal, offer *Description, crypto []string, localDir Direction) (*negotiated, *answerParams, error) {
 	if offer.Rejected() {
-		return nil, nil, 0, fmt.Errorf("%w: offer has port 0", ErrStreamRejected)
+		return nil, nil, fmt.Errorf("%w: offer has port 0", ErrStreamRejected)
 	}
 	if err := checkTransport(offer); err != nil {
-		return nil, nil, 0, err
+		return nil, nil, err
 	}
 	var chosen *payloadCodec
 	var chosenFmt Format
@@ -187,7 +207,11 @@ func negotiateAnswer(local []codec.Codec, offer *Description, localDir Direction
 		}
 	}
 	if chosen == nil {
-		return nil, nil, 0, fmt.Errorf("%w: offer has %s", ErrNoCommonCodec, formatNames(offer))
+		return nil, nil, fmt.Errorf("%w: offer has %s", ErrNoCommonCodec, formatNames(offer))
+	}
+	srtpNeg, proto, attr, err := answerSRTP(sec, offer, crypto)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Answer with our own parameters for the codec at the offerer's
 	// payload type number.
@@ -197,6 +221,7 @@ func negotiateAnswer(local []codec.Codec, offer *Description, localDir Direction
 		recv:   []payloadCodec{*chosen},
 		dtmfPT: -1,
 		remote: offer.clone(),
+		sec:    srtpNeg,
 	}
 	if te, ok := findTelephoneEvent(offer, chosen.info.ClockRate); ok {
 		n.dtmfPT = int(te.PayloadType)
@@ -205,13 +230,15 @@ func negotiateAnswer(local []codec.Codec, offer *Description, localDir Direction
 	dir := AnswerDirection(offer.Direction, localDir)
 	n.sendOK = dir.Sends() && canSendTo(offer)
 	n.recvOK = dir.Receives()
-	return n, formats, dir, nil
+	n.rtcpMux = offer.RTCPMux // we always accept multiplexing
+	return n, &answerParams{formats: formats, dir: dir, proto: proto, crypto: attr, rtcpMux: n.rtcpMux}, nil
 }
 
-// negotiateOffer applies answer to our offer (whose formats are offered):
-// we send the first format of the answer that we offered and accept any
-// answered format that we offered.
-func negotiateOffer(offered []payloadCodec, answer *Description, localDir Direction) (*negotiated, error) {
+// negotiateOffer applies answer to our offer (whose formats are offered
+// and a=crypto attributes offeredCrypto, under SRTP policy): we send the
+// first format of the answer that we offered and accept any answered
+// format that we offered. crypto holds the answer's a=crypto values.
+func negotiateOffer(offered []payloadCodec, policy SRTPPolicy, offeredCrypto []cryptoAttr, answer *Description, crypto []string, localDir Direction) (*negotiated, error) {
 	if answer.Rejected() {
 		return nil, fmt.Errorf("%w: answer has port 0", ErrStreamRejected)
 	}
@@ -236,10 +263,16 @@ func negotiateOffer(offered []payloadCodec, answer *Description, localDir Direct
 	if len(n.recv) == 0 {
 		return nil, fmt.Errorf("%w: answer has %s", ErrNoCommonCodec, formatNames(answer))
 	}
+	sec, err := offerSRTP(policy, offeredCrypto, answer, crypto)
+	if err != nil {
+		return nil, err
+	}
+	n.sec = sec
 	if te, ok := findTelephoneEvent(answer, n.send.info.ClockRate); ok {
 		n.dtmfPT = int(te.PayloadType)
 	}
 	n.sendOK = localDir.Sends() && answer.Direction.Receives() && canSendTo(answer)
 	n.recvOK = localDir.Receives() && answer.Direction.Sends()
+	n.rtcpMux = answer.RTCPMux // our offers always carry a=rtcp-mux
 	return n, nil
 }

@@ -16,31 +16,52 @@ const maxDecodedSamples = 11520
 // schedule instead of writing a burst.
 const maxPlayoutLag = 5
 
+// quietLevel is the mean absolute sample value below which a frame counts
+// as quiet (about -50 dBFS): delay is shed faster there.
+const quietLevel = 100
+
 // decoderEntry is a decoder for one negotiated payload type.
 type decoderEntry struct {
-	pt   uint8
-	info codec.Info
-	dec  codec.Decoder
+	pt      uint8
+	info    codec.Info
+	dec     codec.Decoder
+	conceal concealer // the decoder's own concealment, or nil
 }
 
-// player is the state of the playout path: it pulls one packet per frame
-// from the jitter buffer, decodes it and writes it to the Sink, filling
-// gaps so the Sink's timeline stays continuous. It is owned by the
-// playout goroutine (or a benchmark).
+// player is the state of the playout path. Each tick it asks the jitter
+// buffer what to play at the current time (now), decodes it, conceals
+// what is missing (with the decoder's own concealment, or else by
+// waveform repetition), shortens or lengthens frames when the buffer
+// adjusts its delay, and writes the result to the Sink, so that the
+// Sink's timeline stays continuous. The duration of what it wrote is the
+// time to the next tick. It is owned by the playout goroutine (or a
+// test or benchmark driving it with simulated time).
 type player struct {
 	s        *Session
 	neg      *negotiated
 	decoders []decoderEntry
 	payload  []byte
-	pcm      []int16
-	last     []int16 // the last decoded frame
+	payload2 []byte
+	pcm      []int16 // decoded audio: room for two frames
+	work     []int16 // shortened or lengthened audio
+	outbuf   []int16 // what is written
 	frame    audio.Frame
+	plc      plc
+
+	// now is the playout clock, on the reference of the receive path's
+	// arrival times. playOne advances it by what it wrote; the playout
+	// loop sets it from the monotonic clock before each tick.
+	now time.Duration
+	// out is the jitter buffer's decision for the last tick.
+	out popOut
 
 	started  bool          // audio has been written
-	fade     bool          // the next concealed frame fades out the last one
-	lastN    int           // samples in the last frame written
+	lastDec  int           // index of the decoder last used, or -1
+	lastN    int           // samples in the last decoded frame
 	lastRate int           // its sample rate
+	lastCh   int           // its channels
 	frameDur time.Duration // its duration
+	quiet    bool          // it was quiet
 
 	holder     *sinkHolder // the Sink last written
 	sinkFailed bool        // it returned an error
@@ -50,39 +71,51 @@ func newPlayer(s *Session) *player {
 	return &player{
 		s:        s,
 		payload:  make([]byte, maxPayload),
-		pcm:      make([]int16, maxDecodedSamples),
-		last:     make([]int16, maxDecodedSamples),
+		payload2: make([]byte, maxPayload),
+		pcm:      make([]int16, 2*maxDecodedSamples),
+		work:     make([]int16, 2*maxDecodedSamples),
+		outbuf:   make([]int16, 2*maxDecodedSamples),
+		lastDec:  -1,
 		frameDur: defaultPTime,
 	}
 }
 
 // decoder returns the decoder for payload type pt, creating it on first
 // use.
-func (p *player) decoder(pt uint8) *decoderEntry {
+func (p *player) decoder(pt uint8) int {
 	for i := range p.decoders {
 		if p.decoders[i].pt == pt {
-			return &p.decoders[i]
+			return i
 		}
 	}
 	pc, ok := p.neg.recvCodec(pt)
 	if !ok {
-		return nil
+		return -1
 	}
 	dec, err := pc.codec.NewDecoder()
 	if err != nil {
 		p.s.log.Error("media: decoder", "codec", pc.info.Name, "err", err)
-		return nil
+		return -1
 	}
-	p.decoders = append(p.decoders, decoderEntry{pt: pt, info: pc.info, dec: dec})
-	return &p.decoders[len(p.decoders)-1]
+	c, _ := dec.(concealer)
+	p.decoders = append(p.decoders, decoderEntry{pt: pt, info: pc.info, dec: dec, conceal: c})
+	return len(p.decoders) - 1
 }
 
-// playOne produces one frame of playout and returns its duration.
+// playOne plays one tick at p.now, advances p.now by its duration and
+// returns it.
 func (p *player) playOne() time.Duration {
+	d := p.tick()
+	p.now += d
+	return d
+}
+
+// tick plays one tick and returns its duration.
+func (p *player) tick() time.Duration {
 	s := p.s
 	if cur := s.neg.Load(); cur != p.neg {
 		resume := p.neg != nil && !p.neg.recvOK && cur.recvOK
-		p.neg, p.decoders = cur, p.decoders[:0]
+		p.neg, p.decoders, p.lastDec = cur, p.decoders[:0], -1
 		if resume {
 			s.jbMu.Lock()
 			s.jb.Clear()
@@ -97,56 +130,135 @@ func (p *player) playOne() time.Duration {
 		return p.frameDur
 	}
 	s.jbMu.Lock()
-	n, pt, res := s.jb.Pop(p.payload)
+	p.out = s.jb.Pop(p.now, p.quiet, p.payload, p.payload2)
 	s.jbMu.Unlock()
-	if res == popPacket {
-		if d := p.decode(pt, p.payload[:n]); d > 0 {
+	switch p.out.kind {
+	case popPacket:
+		if d := p.playPacket(); d > 0 {
 			return d
 		}
+		// Undecodable: conceal it.
+		s.ctr.concealed.Add(1)
+		return p.conceal()
+	case popConceal:
+		return p.conceal()
 	}
+	return p.silence(p.out.wait)
+}
+
+// samplesIn returns how many sample frames of rate Hz d holds.
+func samplesIn(d time.Duration, rate int) int {
+	return int(int64(d) * int64(rate) / int64(time.Second))
+}
+
+// durationOf returns the duration of n sample frames at rate Hz.
+func durationOf(n, rate int) time.Duration {
+	return time.Duration(int64(n) * int64(time.Second) / int64(rate))
+}
+
+// playPacket decodes the packet(s) in p.out, adjusts their length as
+// asked and writes them. It returns their duration, or 0 when the packet
+// could not be decoded.
+func (p *player) playPacket() time.Duration {
+	o := &p.out
+	di := p.decoder(o.pt)
+	if di < 0 {
+		return 0
+	}
+	d := &p.decoders[di]
+	n, err := d.dec.Decode(p.pcm[:maxDecodedSamples], p.payload[:o.n])
+	rate, ch := d.info.SampleRate, max(d.info.Channels, 1)
+	if err != nil || n <= 0 || rate <= 0 {
+		return 0
+	}
+	pcm := p.pcm[:n]
+	if o.merge && o.pt2 == o.pt {
+		n2, err := d.dec.Decode(p.pcm[n:n+maxDecodedSamples], p.payload2[:o.n2])
+		if err == nil && n2 > 0 {
+			pcm = p.pcm[:n+n2]
+			if want := samplesIn(-o.adjust, rate); want > 0 {
+				x := shorten(p.work, pcm, ch, want/2, want, rate)
+				pcm = p.work[:len(pcm)-x*ch]
+			}
+		}
+	} else if want := samplesIn(o.adjust, rate); want > 0 {
+		y := lengthen(p.work, pcm, ch, want/2, want, rate)
+		pcm = p.work[:n+y*ch]
+	}
+	if rate != p.lastRate || ch != p.lastCh {
+		p.plc.reset(rate)
+	}
+	p.started = true
+	p.lastDec, p.lastN, p.lastRate, p.lastCh = di, n, rate, ch
+	p.frameDur = durationOf(n/ch, rate)
+	p.quiet = meanAbs(pcm) < quietLevel
+	if d.conceal == nil && ch == 1 {
+		out := p.outbuf[:len(pcm)]
+		p.plc.good(pcm, out)
+		pcm = out
+	}
+	p.write(pcm, rate)
+	return durationOf(len(pcm)/ch, rate)
+}
+
+// meanAbs returns the mean absolute value of pcm.
+func meanAbs(pcm []int16) int {
+	if len(pcm) == 0 {
+		return 0
+	}
+	var sum int
+	for _, v := range pcm {
+		sum += max(int(v), -int(v))
+	}
+	return sum / len(pcm)
+}
+
+// conceal writes one frame in place of missing audio and returns its
+// duration.
+func (p *player) conceal() time.Duration {
 	if !p.started {
 		// Nothing is written before the first audio.
 		return p.frameDur
 	}
-	return p.conceal()
-}
-
-// decode decodes payload and writes it to the Sink. It returns the
-// frame's duration, or 0 when the payload could not be decoded.
-func (p *player) decode(pt uint8, payload []byte) time.Duration {
-	d := p.decoder(pt)
-	if d == nil {
-		return 0
-	}
-	n, err := d.dec.Decode(p.pcm, payload)
-	if err != nil || n <= 0 || d.info.SampleRate <= 0 {
-		return 0
-	}
-	p.started, p.fade = true, true
-	p.lastN, p.lastRate = n, d.info.SampleRate
-	copy(p.last, p.pcm[:n])
-	ch := max(d.info.Channels, 1)
-	p.frameDur = time.Duration(n/ch) * time.Second / time.Duration(d.info.SampleRate)
-	p.write(p.pcm[:n], d.info.SampleRate)
-	return p.frameDur
-}
-
-// conceal writes one frame in place of a missing packet: the previous
-// frame fading out after audio, silence after that.
-func (p *player) conceal() time.Duration {
-	p.s.ctr.concealed.Add(1)
-	pcm := p.pcm[:p.lastN]
-	if p.fade {
-		p.fade = false
-		// Repeat the last frame, ramped down to zero.
-		for i, v := range p.last[:p.lastN] {
-			pcm[i] = int16(int(v) * (len(pcm) - i) / len(pcm))
+	p.quiet = false
+	if p.lastDec >= 0 {
+		if c := p.decoders[p.lastDec].conceal; c != nil {
+			if n, err := c.Conceal(p.outbuf[:maxDecodedSamples]); err == nil && n > 0 {
+				p.write(p.outbuf[:n], p.lastRate)
+				return durationOf(n/p.lastCh, p.lastRate)
+			}
 		}
-	} else {
-		clear(pcm)
 	}
-	p.write(pcm, p.lastRate)
+	out := p.outbuf[:p.lastN]
+	if p.lastCh == 1 {
+		p.plc.conceal(out)
+	} else {
+		clear(out)
+	}
+	p.write(out, p.lastRate)
 	return p.frameDur
+}
+
+// silence writes wait of silence (after audio, a quick fade-out of it)
+// and returns its duration. Before the first audio it only waits.
+func (p *player) silence(wait time.Duration) time.Duration {
+	if wait <= 0 {
+		wait = p.frameDur
+	}
+	if !p.started {
+		return wait
+	}
+	p.quiet = true
+	n := max(samplesIn(wait, p.lastRate), 1) * p.lastCh
+	n = min(n, len(p.outbuf))
+	out := p.outbuf[:n]
+	if p.lastCh == 1 && (p.lastDec < 0 || p.decoders[p.lastDec].conceal == nil) {
+		p.plc.silence(out)
+	} else {
+		clear(out)
+	}
+	p.write(out, p.lastRate)
+	return durationOf(n/p.lastCh, p.lastRate)
 }
 
 // write hands a frame to the current Sink. A Sink that fails is not
@@ -167,7 +279,8 @@ func (p *player) write(pcm []int16, rate int) {
 }
 
 // playoutLoop runs the player on a monotonic schedule advanced by the
-// duration of each frame written.
+// duration of each tick; the jitter buffer sees the scheduled times on
+// the Session's clock, which the receive loop's arrival times use too.
 func (s *Session) playoutLoop() {
 	defer s.wg.Done()
 	p := newPlayer(s)
@@ -194,6 +307,7 @@ func (s *Session) playoutLoop() {
 			default:
 			}
 		}
+		p.now = start.Sub(s.rtcp.epoch) + elapsed
 		elapsed += p.playOne()
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 const (
@@ -74,10 +75,79 @@ type receiver struct {
 	candSSRCN int
 
 	stats receptionStats
+
+	unprot unprotector
 }
 
 func newReceiver(s *Session) *receiver {
 	return &receiver{s: s, latch: addrLatch{dest: &s.rtpDest}}
+}
+
+// unprotector holds the SRTP receive state of one goroutine (the RTP or
+// the RTCP reader): pion contexts are not safe for concurrent use.
+type unprotector struct {
+	sec      *srtpNeg      // the keys ctx was made for, or nil
+	ctx      *srtp.Context // nil: plain RTP, or failed when sec is set
+	replayed bool          // set by the replay window when it rejects
+	rtcpHdr  rtcp.Header
+}
+
+// update follows a re-negotiation: the context is replaced only when the
+// peer's key changes, so that its rollover counter and replay window
+// carry on across a re-INVITE with the same keys.
+func (u *unprotector) update(s *Session, sec *srtpNeg) {
+	switch {
+	case sec == nil:
+		u.sec, u.ctx = nil, nil
+		return
+	case sec.sameRemote(u.sec):
+		u.sec = sec
+		return
+	}
+	u.sec = sec
+	ctx, err := newReceiveContext(sec, &u.replayed)
+	if err != nil {
+		s.log.Error("media: SRTP: received packets will be dropped", "err", err)
+	}
+	u.ctx = ctx
+}
+
+// active reports whether received packets must be unprotected.
+func (u *unprotector) active() bool { return u.sec != nil }
+
+// rtp authenticates and decrypts pkt in place, with hdr as scratch. It
+// returns the plain RTP packet, or false after counting the failure.
+func (u *unprotector) rtp(s *Session, pkt []byte, hdr *rtp.Header) ([]byte, bool) {
+	if u.ctx == nil {
+		s.ctr.srtpAuthFailures.Add(1)
+		return nil, false
+	}
+	u.replayed = false
+	plain, err := u.ctx.DecryptRTP(pkt, pkt, hdr)
+	if err != nil {
+		if u.replayed {
+			s.ctr.srtpReplays.Add(1)
+		} else {
+			s.ctr.srtpAuthFailures.Add(1)
+		}
+		return nil, false
+	}
+	return plain, true
+}
+
+// rtcp authenticates and decrypts an SRTCP packet in place. It returns
+// false for a packet that fails (the caller counts it as garbage: peers
+// send stray plain RTCP, and some use a non-standard SRTCP tag length
+// with AES_CM_128_HMAC_SHA1_32, so these are not attacks on the audio).
+func (u *unprotector) rtcp(pkt []byte) ([]byte, bool) {
+	if u.ctx == nil {
+		return nil, false
+	}
+	plain, err := u.ctx.DecryptRTCP(pkt, pkt, &u.rtcpHdr)
+	if err != nil {
+		return nil, false
+	}
+	return plain, true
 }
 
 // handle processes one datagram that arrived at `arrival` (measured from
@@ -89,8 +159,13 @@ func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration
 			r.latch.latched = false
 		}
 		r.neg = cur
+		r.unprot.update(s, cur.sec)
 	}
 	neg := r.neg
+	if neg.rtcpMux && rtcpHeaderOK(pkt) {
+		r.muxedRTCP(pkt, arrival) // RFC 5761 section 4: RTCP on the RTP port
+		return
+	}
 	if len(pkt) < 12 || pkt[0]>>6 != 2 {
 		s.ctr.garbage.Add(1)
 		return
@@ -99,6 +174,13 @@ func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration
 	if err != nil {
 		s.ctr.garbage.Add(1)
 		return
+	}
+	if r.unprot.active() {
+		plain, ok := r.unprot.rtp(s, pkt, &r.hdr)
+		if !ok {
+			return
+		}
+		pkt = plain
 	}
 	end := len(pkt)
 	if r.hdr.Padding {
@@ -145,11 +227,16 @@ func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration
 		r.stats.updateJitter(arrival, r.hdr.Timestamp, clockRate)
 		s.ctr.jitterNanos.Store(int64(r.stats.jitterDuration()))
 	}
+	s.rtcp.noteReception(&r.stats, r.ssrc, arrival) // for our report blocks
+	s.mon.touch(arrival)
 	if !neg.recvOK {
 		return
 	}
 	s.jbMu.Lock()
-	s.jb.Push(r.hdr.SequenceNumber, r.hdr.Timestamp, pt, payload, dtmf || len(payload) == 0)
+	s.jb.Push(jbPacket{
+		seq: r.hdr.SequenceNumber, ts: r.hdr.Timestamp, pt: pt, marker: r.hdr.Marker,
+		skip: dtmf || len(payload) == 0, rate: clockRate, payload: payload,
+	}, arrival)
 	s.jbMu.Unlock()
 }
 
@@ -194,7 +281,7 @@ func (s *Session) receiveLoop() {
 	defer s.wg.Done()
 	r := newReceiver(s)
 	buf := make([]byte, readBufferSize)
-	base := time.Now()
+	base := s.rtcp.epoch // arrival times are on the session clock (rtcp.go)
 	for {
 		n, from, err := s.rtpConn.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -207,12 +294,14 @@ func (s *Session) receiveLoop() {
 	}
 }
 
-// rtcpLoop reads RTCP datagrams until the socket is closed. For now it
-// validates and counts them and latches the RTCP destination.
+// rtcpLoop reads RTCP datagrams until the socket is closed. It validates
+// them (with SRTP: authenticates and decrypts), hands them to
+// handleRTCP and latches the RTCP destination.
 func (s *Session) rtcpLoop() {
 	defer s.wg.Done()
 	latch := addrLatch{dest: &s.rtcpDest}
 	var neg *negotiated
+	var unprot unprotector
 	buf := make([]byte, readBufferSize)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
@@ -227,26 +316,36 @@ func (s *Session) rtcpLoop() {
 				latch.latched = false
 			}
 			neg = cur
+			unprot.update(s, cur.sec)
 		}
-		if !validRTCP(buf[:n]) {
+		pkt := buf[:n]
+		if !rtcpHeaderOK(pkt) {
 			s.ctr.garbage.Add(1)
 			continue
 		}
-		s.ctr.rtcpReceived.Add(1)
+		if unprot.active() {
+			plain, ok := unprot.rtcp(pkt)
+			if !ok {
+				s.ctr.garbage.Add(1)
+				continue
+			}
+			pkt = plain
+		}
+		if !s.handleRTCP(pkt, s.rtcp.since()) {
+			s.ctr.garbage.Add(1)
+			continue
+		}
 		if latch.observe(from) {
 			s.log.Info("media: RTCP peer latched", "addr", from.String())
 		}
 	}
 }
 
-// validRTCP reports whether b is a well-formed RTCP compound packet.
-func validRTCP(b []byte) bool {
-	// RFC 3550 section 6.1: version 2, packet types 192-223 (RFC 5761).
-	if len(b) < 8 || b[0]>>6 != 2 || b[1] < 192 || b[1] > 223 {
-		return false
-	}
-	_, err := rtcp.Unmarshal(b)
-	return err == nil
+// rtcpHeaderOK reports whether b starts like an RTCP packet: RFC 3550
+// section 6.1, version 2, packet types 192-223 (RFC 5761). SRTCP leaves
+// these first bytes in the clear.
+func rtcpHeaderOK(b []byte) bool {
+	return len(b) >= 8 && b[0]>>6 == 2 && b[1] >= 192 && b[1] <= 223
 }
 
 // readFailed handles a socket read error and reports whether reading

@@ -80,6 +80,9 @@ type Description struct {
 	// SessionID and SessionVersion are the o= line's values; a changed
 	// version marks a changed description (RFC 3264 section 8).
 	SessionID, SessionVersion uint64
+	// RTCPMux reports an a=rtcp-mux attribute (RFC 5761): the writer
+	// multiplexes RTCP onto the RTP port (an offerer: wants to).
+	RTCPMux bool
 }
 
 // Rejected reports whether the audio stream has port 0, which declines
@@ -276,6 +279,8 @@ func describeAudio(sd *sdp.SessionDescription, m *sdp.MediaDescription) (*Descri
 				return nil, err
 			}
 			rtcpPort, rtcpAddr = p, addr
+		case "rtcp-mux": // RFC 5761 section 5.1.1
+			d.RTCPMux = true
 		}
 	}
 	if mediaDir != DirectionUnknown {
@@ -408,6 +413,13 @@ type localSDP struct {
 	formats            []Format
 	ptime              time.Duration
 	dir                Direction
+	// proto is the m= line protocol; "" means RTP/AVP.
+	proto string
+	// crypto are the a=crypto attributes (RFC 4568), in order.
+	crypto []cryptoAttr
+	// rtcpMux adds a=rtcp-mux (RFC 5761); muxOnly (an answer accepting
+	// it) also drops a=rtcp, since RTCP then shares the RTP port.
+	rtcpMux, muxOnly bool
 	// peer is the offer being answered: its other m= lines are answered
 	// with port 0, in their original positions (RFC 3264 section 6).
 	peer     *sdp.SessionDescription
@@ -440,11 +452,15 @@ func (l *localSDP) marshal() ([]byte, error) {
 		TimeDescriptions: []sdp.TimeDescription{{}},
 	}
 
+	proto := l.proto
+	if proto == "" {
+		proto = "RTP/AVP"
+	}
 	audio := &sdp.MediaDescription{
 		MediaName: sdp.MediaName{
 			Media:  "audio",
 			Port:   sdp.RangedPort{Value: l.port},
-			Protos: []string{"RTP", "AVP"},
+			Protos: strings.Split(proto, "/"),
 		},
 	}
 	for _, f := range l.formats {
@@ -463,11 +479,17 @@ func (l *localSDP) marshal() ([]byte, error) {
 			Key: "ptime", Value: strconv.FormatInt(l.ptime.Milliseconds(), 10),
 		})
 	}
+	for i := range l.crypto {
+		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "crypto", Value: l.crypto[i].value()})
+	}
 	dir := directionOf(l.dir.Sends(), l.dir.Receives()) // unknown → sendrecv
-	audio.Attributes = append(audio.Attributes,
-		sdp.Attribute{Key: dir.String()},
-		sdp.Attribute{Key: "rtcp", Value: strconv.Itoa(l.port + 1)},
-	)
+	audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: dir.String()})
+	if !l.muxOnly {
+		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp", Value: strconv.Itoa(l.port + 1)})
+	}
+	if l.rtcpMux {
+		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp-mux"})
+	}
 
 	if l.peer == nil {
 		sd.MediaDescriptions = []*sdp.MediaDescription{audio}

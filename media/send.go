@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 
 	"github.com/voipkit/voipkit/audio"
 	"github.com/voipkit/voipkit/codec"
@@ -30,6 +31,23 @@ type sender struct {
 
 	holder  *sourceHolder // the Source last read
 	srcDone bool          // it returned io.EOF or an error
+
+	// SRTP: the context in use (nil for plain RTP), a scratch header for
+	// it and every context created so far, by suite. Our key for a suite
+	// never changes during a Session, so a context, with its rollover
+	// counter, is kept for the whole Session (RFC 3711 section 3.3.1).
+	srtp     *srtp.Context
+	srtpHdr  rtp.Header
+	srtpCtxs []sendContext
+	// srtpFailed is set when SRTP is negotiated but no context could be
+	// created: nothing is sent rather than plain RTP.
+	srtpFailed bool
+}
+
+// sendContext is an SRTP send context for one suite.
+type sendContext struct {
+	suite string
+	ctx   *srtp.Context
 }
 
 // newSender returns a sender with a random SSRC, initial sequence number
@@ -76,6 +94,28 @@ func (s *sender) configure(pc payloadCodec) error {
 	return nil
 }
 
+// secure switches to the SRTP keys of sec (nil: plain RTP).
+func (s *sender) secure(sec *srtpNeg) error {
+	s.srtp, s.srtpFailed = nil, false
+	if sec == nil {
+		return nil
+	}
+	for _, c := range s.srtpCtxs {
+		if c.suite == sec.suite.name {
+			s.srtp = c.ctx
+			return nil
+		}
+	}
+	ctx, err := newSendContext(sec)
+	if err != nil {
+		s.srtpFailed = true
+		return err
+	}
+	s.srtpCtxs = append(s.srtpCtxs, sendContext{suite: sec.suite.name, ctx: ctx})
+	s.srtp = ctx
+	return nil
+}
+
 // fill reads the next frame from the source in h into s.pcm, or fills it
 // with silence when there is no source or it has ended. It returns a
 // Source error other than io.EOF once, for logging.
@@ -102,8 +142,8 @@ func (s *sender) fill(h *sourceHolder) error {
 }
 
 // packetize encodes s.pcm and returns the RTP packet (valid until the
-// next call) and its payload length. It advances sequence number and
-// timestamp.
+// next call), protected in place when SRTP is in use, and its payload
+// length. It advances sequence number and timestamp.
 func (s *sender) packetize() (pkt []byte, payloadLen int, err error) {
 	const hlen = 12 // no CSRC, no extension
 	n, err := s.enc.Encode(s.pkt[hlen:], s.pcm)
@@ -116,7 +156,16 @@ func (s *sender) packetize() (pkt []byte, payloadLen int, err error) {
 	s.hdr.Marker = false
 	s.hdr.SequenceNumber++
 	s.hdr.Timestamp += s.frameTS
-	return s.pkt[:hlen+n], n, nil
+	pkt = s.pkt[:hlen+n]
+	if s.srtp != nil {
+		// The sequence number stays used even if this fails: it must
+		// never be protected twice with the same key.
+		if pkt, err = s.srtp.EncryptRTP(s.pkt, pkt, &s.srtpHdr); err != nil {
+			s.hdr.Timestamp -= s.frameTS // the caller's idle(1) adds it back
+			return nil, 0, fmt.Errorf("media: SRTP protect: %w", err)
+		}
+	}
+	return pkt, n, nil
 }
 
 // idle accounts for k frames that are not sent: the timestamp keeps
@@ -131,6 +180,7 @@ func (s *sender) idle(k int64) {
 func (s *Session) sendLoop() {
 	defer s.wg.Done()
 	snd := newSender()
+	snd.hdr.SSRC = s.rtcp.ssrc // RTCP reports name it
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var (
@@ -146,6 +196,9 @@ func (s *Session) sendLoop() {
 				if err := snd.configure(cur.send); err != nil {
 					s.log.Error("media: cannot send", "err", err)
 				}
+			}
+			if err := snd.secure(cur.sec); err != nil {
+				s.log.Error("media: cannot send", "err", err)
 			}
 			neg = cur
 			if ptime != neg.send.info.FrameDuration {
@@ -176,7 +229,7 @@ func (s *Session) sendLoop() {
 			}
 		}
 		n++
-		if !neg.sendOK || snd.enc == nil {
+		if !neg.sendOK || snd.enc == nil || snd.srtpFailed {
 			snd.idle(1)
 			continue
 		}
@@ -200,5 +253,6 @@ func (s *Session) sendLoop() {
 		warnedTx = false
 		s.ctr.packetsSent.Add(1)
 		s.ctr.bytesSent.Add(uint64(plen))
+		s.rtcp.noteSent(snd.hdr.Timestamp-snd.frameTS, neg.send.info.ClockRate, s.rtcp.since()) // for sender reports
 	}
 }

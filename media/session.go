@@ -36,10 +36,51 @@ type Config struct {
 	// Codecs lists codec names in priority order, as registered with
 	// package codec. Empty means codec.DefaultPriority.
 	Codecs []string
-	// JitterDelay is how much audio the jitter buffer holds before
-	// playout starts. Zero means DefaultJitterDelay.
+	// JitterMode selects how the jitter buffer chooses its playout
+	// delay. The zero value JitterUnknown means JitterAdaptive.
+	JitterMode JitterMode
+	// JitterDelay is, with JitterFixed, the playout delay the jitter
+	// buffer keeps; with JitterAdaptive, the delay it starts with until
+	// it has measured the network. Zero means DefaultJitterDelay.
 	JitterDelay time.Duration
-	// Logger receives diagnostics. Nil discards them.
+	// JitterMin and JitterMax bound the adaptive playout delay. Zero
+	// JitterMin means one frame of the received audio; zero JitterMax
+	// means DefaultJitterMax, or JitterDelay if that is larger.
+	// JitterMax also caps how far the delay may grow while packets come
+	// late in fixed mode. JitterDelay, JitterMin and JitterMax must be
+	// within 0-2 s.
+	JitterMin, JitterMax time.Duration
+	// SRTP is the SRTP policy: whether media is protected with SRTP
+	// (RFC 3711) keyed by SDP security descriptions (RFC 4568). The zero
+	// value SRTPUnknown means SRTPOff.
+	SRTP SRTPPolicy
+	// SRTPSuites lists crypto suite names in priority order, as in
+	// RFC 4568 and RFC 7714 (see SupportedSRTPSuites). Empty means
+	// DefaultSRTPSuites.
+	SRTPSuites []string
+	// RTCPInterval is the minimum interval between RTCP reports (Tmin of
+	// RFC 3550 section 6.2). Each interval is the larger of it and the
+	// RFC 3550 bandwidth-derived one (5% of the session bandwidth; well
+	// under a second for a two-party audio call), randomized to 0.5-1.5
+	// times; the first report comes after half of it. Zero means
+	// DefaultRTCPInterval; a negative value sends no RTCP at all (neither
+	// reports nor BYE; received RTCP is still processed). Positive values
+	// must be at least 10 ms.
+	RTCPInterval time.Duration
+	// DisableRTCPXR leaves the RTCP XR VoIP Metrics block (RFC 3611
+	// section 4.7) out of our reports; by default every report carries
+	// one once RTP has been received.
+	DisableRTCPXR bool
+	// MediaTimeout is how long a started Session may receive neither RTP
+	// nor RTCP while the negotiated stream is sendrecv on both sides
+	// before it reports a media timeout (see Session.Timeout).
+	// HoldMediaTimeout applies instead while either side holds the call
+	// (a sendonly, recvonly or inactive stream). Zero means
+	// DefaultMediaTimeout and DefaultHoldMediaTimeout; a negative value
+	// disables that timeout.
+	MediaTimeout, HoldMediaTimeout time.Duration
+	// Logger receives diagnostics. Nil discards them. Keys and session
+	// descriptions are never logged.
 	Logger *slog.Logger
 }
 
@@ -61,14 +102,16 @@ type Session struct {
 	rtcpConn    *net.UDPConn
 	local       netip.AddrPort
 	jitterDelay time.Duration
+	sec         srtpLocal
 
-	mu        sync.Mutex // guards the fields below
-	sessionID uint64
-	version   uint64
-	dir       Direction
-	offered   []payloadCodec // formats of our outstanding offer
-	started   bool
-	closed    bool
+	mu            sync.Mutex // guards the fields below
+	sessionID     uint64
+	version       uint64
+	dir           Direction
+	offered       []payloadCodec // formats of our outstanding offer
+	offeredCrypto []cryptoAttr   // its a=crypto attributes
+	started       bool
+	closed        bool
 
 	neg      atomic.Pointer[negotiated]
 	source   atomic.Pointer[sourceHolder]
@@ -79,6 +122,10 @@ type Session struct {
 
 	jbMu sync.Mutex
 	jb   *jitterBuffer
+
+	// RTCP reports and the media timeout (rtcp.go, timeout.go).
+	rtcp rtcpState
+	mon  mediaMonitor
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -99,12 +146,16 @@ func NewSession(cfg Config) (*Session, error) {
 	if len(codecs) == 0 {
 		return nil, fmt.Errorf("%w: no codecs", ErrConfig)
 	}
-	jd := cfg.JitterDelay
-	switch {
-	case jd == 0:
-		jd = DefaultJitterDelay
-	case jd < 0 || jd > maxJitterDelay:
-		return nil, fmt.Errorf("%w: JitterDelay %v out of range", ErrConfig, jd)
+	jcfg, err := jitterConfigOf(cfg, codecPTime(codecs[0].Info()))
+	if err != nil {
+		return nil, err
+	}
+	sec, err := newSRTPLocal(cfg.SRTP, cfg.SRTPSuites)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkControlConfig(cfg); err != nil {
+		return nil, err
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -115,8 +166,6 @@ func NewSession(cfg Config) (*Session, error) {
 		return nil, err
 	}
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
-	frame := codecPTime(codecs[0].Info())
-	depth := int((jd + frame - 1) / frame)
 	s := &Session{
 		log:         log.With("rtp", local.String()),
 		codecs:      codecs,
@@ -124,12 +173,14 @@ func NewSession(cfg Config) (*Session, error) {
 		rtpConn:     rtpConn,
 		rtcpConn:    rtcpConn,
 		local:       netip.AddrPortFrom(cfg.LocalIP, local.Port()),
-		jitterDelay: jd,
+		jitterDelay: jcfg.delay,
+		sec:         sec,
 		sessionID:   randUint64() >> 2,
-		jb:          newJitterBuffer(depth),
+		jb:          newJitterBuffer(jcfg),
 		done:        make(chan struct{}),
 	}
 	s.version = s.sessionID
+	s.initControl(cfg)
 	return s, nil
 }
 
@@ -156,6 +207,10 @@ func (s *Session) SetDirection(d Direction) {
 // CreateOffer returns an SDP offer listing the configured codecs and
 // telephone-event, with the current direction. Each call produces a new
 // o= version, so it also serves re-INVITEs (hold, resume, refresh).
+// Unless SRTP is off, the offer carries one a=crypto attribute per
+// configured suite (tags 1..n), on an RTP/SAVP m= line when SRTP is
+// mandatory and on RTP/AVP when it is optional. The keys stay the same
+// for the life of the Session. The offer contains keys: do not log it.
 func (s *Session) CreateOffer() ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -172,22 +227,30 @@ func (s *Session) CreateOffer() ([]byte, error) {
 		formats:   formats,
 		ptime:     codecPTime(s.codecs[0].Info()),
 		dir:       s.dir,
+		proto:     s.sec.offerProto(),
+		crypto:    s.sec.offer(),
+		rtcpMux:   true, // RFC 5761
 	}
 	b, err := l.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("media: build offer: %w", err)
 	}
 	s.offered = bound
+	s.offeredCrypto = l.crypto
 	return b, nil
 }
 
 // SetRemoteAnswer applies the peer's answer to our last offer. It may be
 // called again with the same or a changed answer (for example from a
-// 183 and then the 200 OK). Errors wrap ErrMalformedSDP, ErrNoCommonCodec,
+// 183 and then the 200 OK). If our offer carried a=crypto attributes and
+// the answer accepts one of them, media is protected with SRTP; an
+// answer without one falls back to plain RTP when SRTP is optional and
+// fails with ErrSRTPRequired when it is mandatory. Errors wrap
+// ErrMalformedSDP, ErrNoCommonCodec, ErrSRTPRequired, ErrSRTPRefused,
 // ErrStreamRejected, ErrNoOffer or ErrClosed; on error the previous
 // negotiation (if any) stays in force.
 func (s *Session) SetRemoteAnswer(answer []byte) error {
-	d, err := ParseDescription(answer)
+	sd, audioIdx, d, err := parseSDP(answer)
 	if err != nil {
 		return err
 	}
@@ -199,7 +262,7 @@ func (s *Session) SetRemoteAnswer(answer []byte) error {
 	if s.offered == nil {
 		return ErrNoOffer
 	}
-	n, err := negotiateOffer(s.offered, d, s.dir)
+	n, err := negotiateOffer(s.offered, s.sec.policy, s.offeredCrypto, d, cryptoLines(sd.MediaDescriptions[audioIdx]), s.dir)
 	if err != nil {
 		return err
 	}
@@ -210,8 +273,19 @@ func (s *Session) SetRemoteAnswer(answer []byte) error {
 // AcceptOffer negotiates the peer's offer and returns our answer: the
 // first configured codec the offer contains, at the offerer's payload
 // type, plus telephone-event when offered. Other media streams of the
-// offer are declined with port 0. Errors wrap ErrMalformedSDP,
-// ErrNoCommonCodec, ErrStreamRejected or ErrClosed; on error the previous
+// offer are declined with port 0.
+//
+// SRTP follows the policy: unless it is off, the first of our crypto
+// suites (in our priority order) that the offer's a=crypto attributes
+// contain is accepted with our own key under the offer's tag, on the
+// offer's protocol (RTP/SAVP, or RTP/AVP for best-effort SRTP). An
+// RTP/SAVP offer fails with ErrSRTPRefused when SRTP is off or no suite
+// is common; an offer without a usable a=crypto fails with
+// ErrSRTPRequired when SRTP is mandatory. The answer may contain a key:
+// do not log it.
+//
+// Errors wrap ErrMalformedSDP, ErrNoCommonCodec, ErrSRTPRequired,
+// ErrSRTPRefused, ErrStreamRejected or ErrClosed; on error the previous
 // negotiation (if any) stays in force.
 func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 	sd, audioIdx, d, err := parseSDP(offer)
@@ -223,7 +297,7 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 	if s.closed {
 		return nil, ErrClosed
 	}
-	n, formats, dir, err := negotiateAnswer(s.codecs, d, s.dir)
+	n, ap, err := negotiateAnswer(s.codecs, &s.sec, d, cryptoLines(sd.MediaDescriptions[audioIdx]), s.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -232,18 +306,24 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 		version:   s.version + 1,
 		addr:      s.localIP,
 		port:      int(s.local.Port()),
-		formats:   formats,
+		formats:   ap.formats,
 		ptime:     codecPTime(n.send.codec.Info()),
-		dir:       dir,
+		dir:       ap.dir,
+		proto:     ap.proto,
+		rtcpMux:   ap.rtcpMux,
+		muxOnly:   ap.rtcpMux,
 		peer:      sd,
 		audioIdx:  audioIdx,
+	}
+	if ap.crypto != nil {
+		l.crypto = []cryptoAttr{*ap.crypto}
 	}
 	b, err := l.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("media: build answer: %w", err)
 	}
 	s.version++
-	s.offered = nil
+	s.offered, s.offeredCrypto = nil, nil
 	s.apply(n)
 	return b, nil
 }
@@ -259,10 +339,17 @@ func (s *Session) apply(n *negotiated) {
 		a := n.remote.RTCPAddr
 		s.rtcpDest.Store(&a)
 	}
+	s.mon.rearm(s.rtcp.since()) // the media timeout counts from here
 	s.log.Debug("media negotiated",
 		"codec", n.send.info.Name, "pt", n.send.pt, "ptime", n.send.info.FrameDuration,
-		"remote", n.remote.Addr.String(), "send", n.sendOK, "recv", n.recvOK)
+		"remote", n.remote.Addr.String(), "send", n.sendOK, "recv", n.recvOK, "srtp", n.srtpSuite(),
+		"rtcp-mux", n.rtcpMux)
 }
+
+// SRTPSuite returns the negotiated SRTP crypto suite, e.g.
+// "AES_CM_128_HMAC_SHA1_80", or "" when media is plain RTP or not yet
+// negotiated.
+func (s *Session) SRTPSuite() string { return s.neg.Load().srtpSuite() }
 
 // Codec returns the negotiated codec we send with; its PayloadType is the
 // negotiated payload type and FrameDuration the packetization time. It is
@@ -297,8 +384,10 @@ func (s *Session) SetSink(sink audio.Sink) {
 }
 
 // Start begins sending and receiving. It requires a completed
-// negotiation (ErrNotNegotiated otherwise); calling it again does
-// nothing. Later re-negotiations take effect without another Start.
+// negotiation (ErrNotNegotiated otherwise). Calling it again only
+// restarts the media timeout's quiet time (see Timeout), as when early
+// media turns into an answered call. Later re-negotiations take effect
+// without another Start.
 func (s *Session) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -308,25 +397,33 @@ func (s *Session) Start() error {
 	case s.neg.Load() == nil:
 		return ErrNotNegotiated
 	case s.started:
+		s.mon.rearm(s.rtcp.since())
 		return nil
 	}
 	s.started = true
-	s.wg.Add(4)
+	s.mon.rearm(s.rtcp.since())
+	s.wg.Add(5)
 	go s.sendLoop()
 	go s.receiveLoop()
 	go s.rtcpLoop()
 	go s.playoutLoop()
+	go s.controlLoop() // RTCP reports and the media timeout
 	return nil
 }
 
 // Close stops the media goroutines, waits for them and closes the
-// sockets. It is idempotent and always returns nil.
+// sockets. A started Session first sends an RTCP BYE (RFC 3550 section
+// 6.6). It is idempotent and always returns nil.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		started := s.started
 		s.mu.Unlock()
 		close(s.done)
+		if started {
+			<-s.rtcp.byeSent // the control loop says BYE before the sockets close
+		}
 		s.rtpConn.Close()
 		s.rtcpConn.Close()
 		s.wg.Wait()
@@ -337,20 +434,24 @@ func (s *Session) Close() error {
 // Stats returns a snapshot of the session's statistics.
 func (s *Session) Stats() Stats {
 	st := Stats{
-		PacketsSent:     s.ctr.packetsSent.Load(),
-		BytesSent:       s.ctr.bytesSent.Load(),
-		PacketsReceived: s.ctr.packetsReceived.Load(),
-		BytesReceived:   s.ctr.bytesReceived.Load(),
-		PacketsLost:     s.ctr.lost.Load(),
-		Garbage:         s.ctr.garbage.Load(),
-		Concealed:       s.ctr.concealed.Load(),
-		SendSkipped:     s.ctr.sendSkipped.Load(),
-		TelephoneEvents: s.ctr.telephoneEvents.Load(),
-		RTCPReceived:    s.ctr.rtcpReceived.Load(),
-		Jitter:          time.Duration(s.ctr.jitterNanos.Load()),
+		PacketsSent:      s.ctr.packetsSent.Load(),
+		BytesSent:        s.ctr.bytesSent.Load(),
+		PacketsReceived:  s.ctr.packetsReceived.Load(),
+		BytesReceived:    s.ctr.bytesReceived.Load(),
+		PacketsLost:      s.ctr.lost.Load(),
+		Garbage:          s.ctr.garbage.Load(),
+		Concealed:        s.ctr.concealed.Load(),
+		SendSkipped:      s.ctr.sendSkipped.Load(),
+		TelephoneEvents:  s.ctr.telephoneEvents.Load(),
+		RTCPReceived:     s.ctr.rtcpReceived.Load(),
+		RTCPSent:         s.ctr.rtcpSent.Load(),
+		SRTPAuthFailures: s.ctr.srtpAuthFailures.Load(),
+		SRTPReplays:      s.ctr.srtpReplays.Load(),
+		Jitter:           time.Duration(s.ctr.jitterNanos.Load()),
 	}
 	if n := s.neg.Load(); n != nil {
 		st.Codec = n.send.info.Name
+		st.SRTP = n.srtpSuite()
 	}
 	if a := s.rtpDest.Load(); a != nil {
 		st.RemoteAddr = *a
@@ -364,6 +465,11 @@ func (s *Session) Stats() Stats {
 	s.jbMu.Lock()
 	st.Late = s.jb.late
 	st.Duplicates = s.jb.duplicates
+	// Adaptive jitter buffer (jitter.go).
+	st.Discarded = s.jb.discarded
+	st.Concealed += s.jb.concealed
+	st.JitterDelay, st.JitterTarget = s.jb.delay, s.jb.target
 	s.jbMu.Unlock()
+	s.rtcpStats(&st)
 	return st
 }

@@ -11,6 +11,9 @@ import (
 type Stats struct {
 	// Codec is the name of the codec being sent, or "" before negotiation.
 	Codec string
+	// SRTP is the negotiated SRTP crypto suite, e.g.
+	// "AES_CM_128_HMAC_SHA1_80", or "" for plain RTP.
+	SRTP string
 	// PacketsSent and BytesSent count RTP packets sent and their payload
 	// bytes.
 	PacketsSent, BytesSent uint64
@@ -21,19 +24,43 @@ type Stats struct {
 	// packets expected from the sequence numbers minus packets received,
 	// never negative.
 	PacketsLost uint64
-	// Late counts valid packets the jitter buffer discarded because they
-	// fell outside its window: arrived after their playout time, were
-	// trimmed to bound the delay, or were far outside the sequence.
+	// Late counts valid packets the jitter buffer dropped because they
+	// arrived too late to be played (after their playout time, once the
+	// delay could not grow further to wait for them) or were far outside
+	// the sequence.
 	Late uint64
 	// Duplicates counts packets received more than once.
 	Duplicates uint64
 	// Garbage counts datagrams on the RTP and RTCP ports that are not
 	// valid packets of the negotiated stream (bad version or length,
-	// unknown payload type, unexpected source).
+	// unknown payload type, unexpected source; with SRTP, RTCP packets
+	// that fail SRTCP authentication or replay checks).
 	Garbage uint64
-	// Concealed counts frames written to the Sink that were not decoded
-	// from a received packet: loss concealment and underrun silence.
+	// Concealed counts frames written to the Sink in place of audio that
+	// was lost, arrived too late or could not be decoded: loss
+	// concealment, and frames concealed while the jitter buffer waited
+	// for delayed packets. Silence between talkspurts (a timestamp jump
+	// without a sequence gap, DTX) is not counted, nor is the audio after
+	// the last packet received.
 	Concealed uint64
+
+	// Jitter buffer (jitter.go).
+
+	// Discarded counts frames of received audio the jitter buffer dropped
+	// to reduce its delay: each cut of up to one frame that shortens
+	// speech, and each packet skipped when the delay exceeded JitterMax.
+	// Silence shortened between talkspurts is not counted.
+	Discarded uint64
+	// JitterDelay is the jitter buffer's current playout delay: how much
+	// longer than the fastest recent packet a packet may take to arrive
+	// and still be played in time (the time it spends buffered, plus its
+	// share of the network jitter).
+	JitterDelay time.Duration
+	// JitterTarget is the delay the jitter buffer aims for: with
+	// JitterAdaptive its estimate of what the measured jitter needs
+	// (between Config.JitterMin and JitterMax), with JitterFixed
+	// Config.JitterDelay.
+	JitterTarget time.Duration
 	// SendSkipped counts frames the sender skipped because it fell more
 	// than a few frames behind its schedule.
 	SendSkipped uint64
@@ -41,6 +68,16 @@ type Stats struct {
 	TelephoneEvents uint64
 	// RTCPReceived counts valid RTCP packets received.
 	RTCPReceived uint64
+	// RTCPSent counts RTCP compound packets sent (reports and BYE).
+	RTCPSent uint64
+	// SRTPAuthFailures counts packets on the RTP port dropped because
+	// they failed SRTP authentication (a wrong key, tampering, plain RTP
+	// while SRTP is in use, or too short to carry a tag).
+	SRTPAuthFailures uint64
+	// SRTPReplays counts packets on the RTP port dropped by SRTP replay
+	// protection (RFC 3711 section 3.3.2): seen before, or too old. With
+	// SRTP, duplicates are counted here rather than in Duplicates.
+	SRTPReplays uint64
 	// Jitter is the RFC 3550 interarrival jitter estimate.
 	Jitter time.Duration
 	// RemoteAddr is where RTP is sent: the address from the peer's SDP,
@@ -50,6 +87,33 @@ type Stats struct {
 	RemoteRTCPAddr netip.AddrPort
 	// FirstPacketAt is when the first valid RTP packet arrived, or zero.
 	FirstPacketAt time.Time
+
+	// RTCP (RFC 3550 section 6.4) and quality; see rtcp.go and
+	// rtcp_emodel.go.
+
+	// RTT is the round-trip time computed from the latest report block
+	// about our stream that echoed one of our sender reports (LSR and
+	// DLSR, RFC 3550 section 6.4.1); zero until one has arrived.
+	RTT time.Duration
+	// RemoteFractionLost is the fraction (0 to 1) of our RTP packets the
+	// peer lost in its last reporting interval, RemoteCumulativeLost the
+	// number it lost since the start (negative with duplicates) and
+	// RemoteJitter its interarrival jitter estimate of our stream, all
+	// from the peer's latest report block about our stream.
+	RemoteFractionLost   float64
+	RemoteCumulativeLost int64
+	RemoteJitter         time.Duration
+	// RFactor and MOS estimate the conversational quality of the audio
+	// we receive with a simplified ITU-T G.107 E-model from its codec,
+	// loss (including late discards), jitter buffer delay and RTT. R runs
+	// from 0 to 100 (93.2 is the best narrowband value), MOS from 1 to
+	// 4.5. Both are zero until RTP has been received.
+	RFactor, MOS float64
+	// RemoteRFactor and RemoteMOS are the R factor and conversational MOS
+	// (MOS-CQ, else MOS-LQ) of our stream as the peer reports them in an
+	// RTCP XR VoIP Metrics block (RFC 3611 section 4.7); zero when the
+	// peer sends none or leaves them unavailable.
+	RemoteRFactor, RemoteMOS float64
 }
 
 // counters holds the Session's statistics as atomics so that Stats can
@@ -59,6 +123,8 @@ type counters struct {
 	packetsReceived, bytesReceived      atomic.Uint64
 	lost, garbage, concealed            atomic.Uint64
 	telephoneEvents, rtcpReceived       atomic.Uint64
+	rtcpSent                            atomic.Uint64
+	srtpAuthFailures, srtpReplays       atomic.Uint64
 	jitterNanos                         atomic.Int64
 	firstPacketAt                       atomic.Pointer[time.Time]
 }

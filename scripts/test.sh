@@ -20,7 +20,8 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 
 # --- peers ------------------------------------------------------------------------------------------
-packages=(kamailio kamailio-presence-modules kamailio-tls-modules baresip-core sip-tester tshark sox openssl)
+packages=(kamailio kamailio-presence-modules kamailio-tls-modules baresip-core sip-tester tshark sox openssl
+	libopus-dev libopusfile-dev pkg-config)
 missing=()
 for bin in kamailio kamcmd baresip sipp tshark sox; do
 	command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
@@ -31,6 +32,12 @@ for mod in presence.so tls.so; do
 		missing+=("kamailio module $mod")
 	fi
 done
+# codec/opus builds against libopus and libopusfile through pkg-config.
+if ! command -v pkg-config >/dev/null 2>&1; then
+	missing+=("pkg-config")
+elif ! pkg-config --exists opus opusfile; then
+	missing+=("libopus-dev/libopusfile-dev (pkg-config opus opusfile)")
+fi
 # go test -race needs a C toolchain.
 if ! command -v cc >/dev/null 2>&1 && ! command -v gcc >/dev/null 2>&1; then
 	missing+=("cc (for -race)")

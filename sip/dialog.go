@@ -64,6 +64,9 @@ type Dialog struct {
 	auth      *authSession
 	outbound  string // destination for requests when there is no route set
 	isCaller  bool   // we sent the initial INVITE (owner of the Call-ID)
+	timer     SessionTimer
+	peerAllow []string
+	refreshed chan struct{}
 
 	mu           sync.Mutex
 	remoteTarget URI
@@ -95,6 +98,7 @@ func newDialog(u *UA, callID string, local *gsip.FromHeader, remote *gsip.ToHead
 		tp:        tp,
 		done:      make(chan struct{}),
 		acked:     make(chan struct{}),
+		refreshed: make(chan struct{}, 1),
 	}
 }
 
@@ -109,6 +113,20 @@ func (d *Dialog) RemoteURI() URI { return d.remote.Address }
 
 // RemoteDisplayName returns the peer's display name, if any.
 func (d *Dialog) RemoteDisplayName() string { return d.remote.DisplayName }
+
+// LocalTag and RemoteTag return the dialog's tags; with CallID they
+// identify it (for Replaces, RFC 3891).
+func (d *Dialog) LocalTag() string { return d.localTag }
+
+// RemoteTag returns the peer's tag.
+func (d *Dialog) RemoteTag() string { return d.remoteTag }
+
+// RemoteTarget returns the peer's current contact URI.
+func (d *Dialog) RemoteTarget() URI {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.remoteTarget
+}
 
 // Done is closed when the dialog has ended.
 func (d *Dialog) Done() <-chan struct{} { return d.done }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +34,9 @@ type InviteOptions struct {
 	// OnProvisional receives 1xx responses (except 100) on the calling
 	// goroutine.
 	OnProvisional func(*Response)
+	// SessionExpires asks for a session timer (RFC 4028) of this interval;
+	// zero leaves session timers out. MinSE is our minimum (default 90 s).
+	SessionExpires, MinSE time.Duration
 }
 
 // Invite sends an INVITE and waits for the final response. On 2xx it sends
@@ -70,6 +75,18 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 	for _, h := range o.Headers {
 		req.AppendHeader(h)
 	}
+	supported := "100rel, replaces"
+	if o.SessionExpires > 0 {
+		supported += ", timer"
+	}
+	req.AppendHeader(gsip.NewHeader("Supported", supported))
+	if o.SessionExpires > 0 {
+		if o.MinSE <= 0 {
+			o.MinSE = 90 * time.Second
+		}
+		req.AppendHeader(gsip.NewHeader("Session-Expires", formatSessionExpires(SessionTimer{Interval: max(o.SessionExpires, o.MinSE)})))
+		req.AppendHeader(gsip.NewHeader("Min-SE", strconv.Itoa(int(o.MinSE/time.Second))))
+	}
 	if len(o.Body) > 0 {
 		ct := gsip.ContentTypeHeader("application/sdp")
 		req.AppendHeader(&ct)
@@ -77,14 +94,20 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 	req.SetBody(o.Body)
 
 	auth := newAuthSession(o.Credentials)
+	tooSmall := 0
 	fresh := false
 	for round := 0; ; round++ {
-		res, err := u.inviteOnce(ctx, req, o.OnProvisional)
+		prackSeq := req.CSeq().SeqNo
+		res, err := u.inviteOnceAuth(ctx, req, o.OnProvisional, auth, &prackSeq)
 		if err != nil && res == nil {
 			return nil, nil, err
 		}
 		if res.IsSuccess() {
 			d := u.confirmClientDialog(req, res, tp, dest, auth, contact)
+			// Later requests in the dialog go above the PRACKs' CSeqs.
+			d.mu.Lock()
+			d.localSeq = max(d.localSeq, prackSeq)
+			d.mu.Unlock()
 			if err != nil { // answered after we cancelled: hang up at once
 				bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_ = d.Bye(bctx, "")
@@ -95,6 +118,21 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 		}
 		if err != nil {
 			return nil, res, err
+		}
+		if res.StatusCode == 422 && tooSmall < 2 {
+			// Session Interval Too Small: retry with the peer's Min-SE
+			// (RFC 4028 §7.4).
+			if minSE := parseSeconds(res.GetHeader("Min-SE")); minSE > 0 {
+				tooSmall++
+				req.RemoveHeader("Session-Expires")
+				req.RemoveHeader("Min-SE")
+				req.AppendHeader(gsip.NewHeader("Session-Expires", formatSessionExpires(SessionTimer{Interval: minSE})))
+				req.AppendHeader(gsip.NewHeader("Min-SE", strconv.Itoa(int(minSE/time.Second))))
+				req.RemoveHeader("Via")
+				u.addVia(req)
+				req.CSeq().SeqNo++
+				continue
+			}
 		}
 		if (res.StatusCode == 401 || res.StatusCode == 407) && o.Credentials.Username != "" && round < 3 {
 			stale, aerr := auth.answer(req, res)
@@ -118,6 +156,13 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 // CANCEL and keeps waiting for the final response, returning it together
 // with an error wrapping ErrCanceled.
 func (u *UA) inviteOnce(ctx context.Context, req *gsip.Request, onProvisional func(*gsip.Response)) (*gsip.Response, error) {
+	return u.inviteOnceAuth(ctx, req, onProvisional, nil, nil)
+}
+
+// inviteOnceAuth is inviteOnce that also acknowledges reliable provisional
+// responses with PRACK, using auth and advancing *cseq.
+func (u *UA) inviteOnceAuth(ctx context.Context, req *gsip.Request, onProvisional func(*gsip.Response), auth *authSession, cseq *uint32) (*gsip.Response, error) {
+	lastRSeq := map[string]uint32{} // per early dialog (To tag)
 	tx, err := u.cli.TransactionRequest(context.Background(), req, noBuild)
 	if err != nil {
 		return nil, fmt.Errorf("%w: send INVITE: %w", ErrTransport, err)
@@ -151,6 +196,14 @@ func (u *UA) inviteOnce(ctx context.Context, req *gsip.Request, onProvisional fu
 			if res.IsProvisional() {
 				if res.StatusCode > 100 {
 					provisional = true
+				}
+				if rseq, ok := isReliable(res); ok && cseq != nil {
+					tag, _ := res.To().Params.Get("tag")
+					if rseq <= lastRSeq[tag] {
+						continue // a retransmission, already acknowledged
+					}
+					lastRSeq[tag] = rseq
+					u.sendPrack(req, res, rseq, auth, cseq)
 				}
 				if cancelled && !cancelSent {
 					sendCancel()
@@ -227,6 +280,13 @@ func (u *UA) confirmClientDialog(req *gsip.Request, res *gsip.Response, tp Trans
 	d.contact = contact
 	d.localSeq = req.CSeq().SeqNo
 	d.remoteBody = res.Body()
+	d.peerAllow = allowList(res)
+	if st, ok := parseSessionExpires(sessionExpiresHeader(res)); ok {
+		if st.Refresher == RefresherUnknown {
+			st.Refresher = RefresherUAC
+		}
+		d.timer = st
+	}
 	if c := res.Contact(); c != nil {
 		d.remoteTarget = c.Address
 	} else {
@@ -267,6 +327,8 @@ type IncomingInvite struct {
 
 	mu        sync.Mutex
 	localTag  string
+	rseq      uint32        // last RSeq sent in a reliable provisional
+	pracked   chan struct{} // closed when the pending reliable provisional is PRACKed
 	answered  bool
 	dialog    *Dialog
 	cancelled chan struct{}
@@ -300,6 +362,12 @@ func (u *UA) onInvite(req *gsip.Request, tx gsip.ServerTransaction) {
 		})
 	}
 	_ = tx.Respond(gsip.NewResponseFromRequest(req, 100, "Trying", nil))
+	if st, ok := parseSessionExpires(sessionExpiresHeader(req)); ok && st.Interval < u.minSE() {
+		res := gsip.NewResponseFromRequest(req, 422, "Session Interval Too Small", nil)
+		res.AppendHeader(gsip.NewHeader("Min-SE", strconv.Itoa(int(u.minSE()/time.Second))))
+		_ = tx.Respond(res)
+		return
+	}
 	if u.cfg.Handler == nil {
 		_ = in.Reject(480, "Temporarily Unavailable")
 		return
@@ -313,6 +381,9 @@ func (u *UA) onInvite(req *gsip.Request, tx gsip.ServerTransaction) {
 	case <-u.closeCh:
 		_ = in.Reject(503, "Service Unavailable")
 	}
+	u.mu.Lock()
+	delete(u.invites, dialogKey(string(*req.CallID()), in.localTag))
+	u.mu.Unlock()
 }
 
 func (in *IncomingInvite) response(code int, reason string, body []byte) *gsip.Response {
@@ -335,20 +406,118 @@ func (in *IncomingInvite) response(code int, reason string, body []byte) *gsip.R
 }
 
 // Provisional sends a 1xx (180 Ringing, 183 Session Progress with an SDP
-// body for early media).
+// body for early media). When the caller requires 100rel (RFC 3262) it is
+// sent reliably: retransmitted until the caller's PRACK, and a further
+// reliable provisional or the final answer waits for that PRACK.
 func (in *IncomingInvite) Provisional(code int, reason string, body []byte) error {
 	if code <= 100 || code >= 200 {
 		return fmt.Errorf("sip: %d is not a provisional status", code)
 	}
+	in.awaitPrack(32 * time.Second)
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.answered {
 		return ErrAlreadyAnswered
 	}
-	if err := in.tx.Respond(in.response(code, reason, body)); err != nil {
+	res := in.response(code, reason, body)
+	reliable := headerHasToken(in.req, "Require", "100rel")
+	if reliable {
+		if in.rseq == 0 {
+			in.rseq = rand.Uint32N(1<<30) + 1
+		} else {
+			in.rseq++
+		}
+		res.AppendHeader(gsip.NewHeader("Require", "100rel"))
+		res.AppendHeader(gsip.NewHeader("RSeq", strconv.FormatUint(uint64(in.rseq), 10)))
+		in.pracked = make(chan struct{})
+		in.ua.mu.Lock()
+		in.ua.invites[dialogKey(string(*in.req.CallID()), in.localTag)] = in
+		in.ua.mu.Unlock()
+	}
+	if err := in.tx.Respond(res); err != nil {
 		return fmt.Errorf("%w: %w", ErrTransport, err)
 	}
+	if reliable {
+		done := in.pracked
+		in.ua.wg.Add(1)
+		go func() {
+			defer in.ua.wg.Done()
+			in.retransmitReliable(res, done)
+		}()
+	}
 	return nil
+}
+
+// retransmitReliable resends a reliable provisional at T1, 2*T1, ... until
+// its PRACK arrives (RFC 3262 §3), giving up after 64*T1.
+func (in *IncomingInvite) retransmitReliable(res *gsip.Response, pracked <-chan struct{}) {
+	interval := 500 * time.Millisecond
+	deadline := time.NewTimer(32 * time.Second)
+	defer deadline.Stop()
+	tick := time.NewTimer(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-pracked:
+			return
+		case <-in.final:
+			return
+		case <-in.ua.closeCh:
+			return
+		case <-deadline.C:
+			return
+		case <-tick.C:
+			_ = in.tx.Respond(res)
+			interval *= 2
+			tick.Reset(interval)
+		}
+	}
+}
+
+// awaitPrack waits (bounded) for the PRACK of a pending reliable
+// provisional.
+func (in *IncomingInvite) awaitPrack(limit time.Duration) {
+	in.mu.Lock()
+	ch := in.pracked
+	in.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-in.final:
+	case <-in.cancelled:
+	}
+}
+
+// handlePrack answers a PRACK for our reliable provisional (RFC 3262 §4).
+func (in *IncomingInvite) handlePrack(req *gsip.Request, tx gsip.ServerTransaction) {
+	var rseq, cseq uint32
+	method := ""
+	if h := req.GetHeader("RAck"); h != nil {
+		var r, c uint64
+		if _, err := fmt.Sscanf(h.Value(), "%d %d %s", &r, &c, &method); err == nil {
+			rseq, cseq = uint32(r), uint32(c)
+		}
+	}
+	in.mu.Lock()
+	match := in.pracked != nil && rseq == in.rseq && cseq == in.req.CSeq().SeqNo && strings.EqualFold(method, "INVITE")
+	if match {
+		select {
+		case <-in.pracked:
+		default:
+			close(in.pracked)
+		}
+	}
+	in.mu.Unlock()
+	if !match {
+		_ = tx.Respond(gsip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+		return
+	}
+	_ = tx.Respond(gsip.NewResponseFromRequest(req, 200, "OK", nil))
 }
 
 // Reject sends a final non-2xx response (486 Busy Here, 603 Decline...).
@@ -396,6 +565,9 @@ func (in *IncomingInvite) Redirect(code int, reason string, contacts ...URI) err
 // Over UDP the 200 is retransmitted until the ACK arrives; without an ACK
 // within 32 s the dialog ends with CauseTimeout.
 func (in *IncomingInvite) Accept(body []byte) (*Dialog, error) {
+	// A 2xx must not overtake the PRACK of a reliable provisional that
+	// carried an answer (RFC 3262 §3); wait for it briefly.
+	in.awaitPrack(4 * time.Second)
 	in.mu.Lock()
 	if in.answered {
 		in.mu.Unlock()
@@ -417,6 +589,19 @@ func (in *IncomingInvite) Accept(body []byte) (*Dialog, error) {
 	d.localBody = body
 	d.remoteSeq = req.CSeq().SeqNo
 	d.localSeq = rand.Uint32N(1<<15) + 1
+	d.peerAllow = allowList(req)
+	if st, ok := parseSessionExpires(sessionExpiresHeader(req)); ok {
+		// The caller may name the refresher; otherwise it refreshes itself
+		// when it supports timers, which it said by sending the header.
+		if st.Refresher == RefresherUnknown {
+			st.Refresher = RefresherUAC
+		}
+		d.timer = st
+		res.AppendHeader(gsip.NewHeader("Session-Expires", formatSessionExpires(st)))
+		if headerHasToken(req, "Supported", "timer") || headerHasToken(req, "Require", "timer") {
+			res.AppendHeader(gsip.NewHeader("Require", "timer"))
+		}
+	}
 	d.inviteRemote = req
 	if c := req.Contact(); c != nil {
 		d.remoteTarget = c.Address

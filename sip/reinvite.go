@@ -46,6 +46,7 @@ func (d *Dialog) reInviteOnce(ctx context.Context, body []byte) (*Response, erro
 	}
 	req := d.newRequest(gsip.INVITE)
 	req.AppendHeader(gsip.NewHeader("Allow", allowHeader))
+	d.addTimerHeaders(req)
 	if len(body) > 0 {
 		ct := gsip.ContentTypeHeader("application/sdp")
 		req.AppendHeader(&ct)
@@ -59,6 +60,7 @@ func (d *Dialog) reInviteOnce(ctx context.Context, body []byte) (*Response, erro
 		}
 		if res.IsSuccess() {
 			d.ackInDialog(req, res)
+			d.timerRefreshed(res)
 			return res, nil
 		}
 		if (res.StatusCode == 401 || res.StatusCode == 407) && d.auth != nil && d.auth.creds.Username != "" && round < 3 {
@@ -102,6 +104,75 @@ func (d *Dialog) ackInDialog(inv *gsip.Request, res *gsip.Response) {
 	}
 }
 
+// Update sends an UPDATE (RFC 3311) with an optional new offer, or
+// without a body as a session refresh, and returns its final response.
+func (d *Dialog) Update(ctx context.Context, body []byte) (*Response, error) {
+	if d.isTerminated() {
+		return nil, ErrDialogTerminated
+	}
+	req := d.newRequest(gsip.UPDATE)
+	d.addTimerHeaders(req)
+	if len(body) > 0 {
+		ct := gsip.ContentTypeHeader("application/sdp")
+		req.AppendHeader(&ct)
+	}
+	req.SetBody(body)
+	res, err := d.ua.transact(ctx, req, d.auth, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !res.IsSuccess() {
+		return res, statusError(res)
+	}
+	d.timerRefreshed(res)
+	return res, nil
+}
+
+// Refresh refreshes the session (RFC 4028 §7.4/§9): by UPDATE without a
+// body when the peer allows UPDATE, otherwise by re-INVITE with offer.
+func (d *Dialog) Refresh(ctx context.Context, offer func() ([]byte, error)) (*Response, error) {
+	if d.PeerAllows("UPDATE") {
+		return d.Update(ctx, nil)
+	}
+	body, err := offer()
+	if err != nil {
+		return nil, err
+	}
+	return d.ReInvite(ctx, body)
+}
+
+// Refreshed signals (without blocking) each time the session was
+// refreshed: a 2xx to our refresh or our 2xx to the peer's.
+func (d *Dialog) Refreshed() <-chan struct{} { return d.refreshed }
+
+// addTimerHeaders carries the session timer in refresh requests.
+func (d *Dialog) addTimerHeaders(req *gsip.Request) {
+	d.mu.Lock()
+	st := d.timer
+	d.mu.Unlock()
+	if st.Interval <= 0 {
+		return
+	}
+	req.AppendHeader(gsip.NewHeader("Supported", "timer"))
+	req.AppendHeader(gsip.NewHeader("Session-Expires", formatSessionExpires(st)))
+}
+
+// timerRefreshed records a refresh and any new interval the message sets.
+func (d *Dialog) timerRefreshed(m interface{ GetHeader(string) gsip.Header }) {
+	if st, ok := parseSessionExpires(sessionExpiresHeader(m)); ok {
+		d.mu.Lock()
+		if st.Refresher == RefresherUnknown {
+			st.Refresher = d.timer.Refresher
+		}
+		d.timer = st
+		d.mu.Unlock()
+	}
+	select {
+	case d.refreshed <- struct{}{}:
+	default:
+	}
+}
+
 // Answer2xx answers an in-dialog request received by a RequestHandler
 // with 200 OK, our Contact and body (an SDP answer for a re-INVITE).
 func (d *Dialog) Answer2xx(req *Request, tx gsip.ServerTransaction, body []byte) error {
@@ -118,8 +189,27 @@ func (d *Dialog) Answer2xx(req *Request, tx gsip.ServerTransaction, body []byte)
 			d.mu.Unlock()
 		}
 	}
+	refresh := req.Method == gsip.INVITE || req.Method == gsip.UPDATE
+	if refresh {
+		if st, ok := parseSessionExpires(sessionExpiresHeader(req)); ok {
+			d.mu.Lock()
+			if st.Refresher == RefresherUnknown {
+				st.Refresher = d.timer.Refresher
+			}
+			d.timer = st
+			d.mu.Unlock()
+			res.AppendHeader(gsip.NewHeader("Session-Expires", formatSessionExpires(st)))
+			res.AppendHeader(gsip.NewHeader("Require", "timer"))
+		}
+	}
 	if err := tx.Respond(res); err != nil {
 		return fmt.Errorf("%w: %w", ErrTransport, err)
+	}
+	if refresh {
+		select {
+		case d.refreshed <- struct{}{}:
+		default:
+		}
 	}
 	return nil
 }

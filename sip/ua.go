@@ -65,6 +65,9 @@ type Config struct {
 	// RequestTimeout bounds how long a non-INVITE request waits for a final
 	// response. Zero means 32 s (64*T1, RFC 3261 Timer F).
 	RequestTimeout time.Duration
+	// MinSE is the shortest session timer interval we accept from callers
+	// (RFC 4028 Min-SE); shorter ones get 422. Zero means 90 s.
+	MinSE time.Duration
 	// Handler receives new incoming INVITEs. Nil rejects them with 480.
 	Handler Handler
 	// Logger receives diagnostics. Nil discards them.
@@ -145,9 +148,10 @@ func NewUA(cfg Config) (*UA, error) {
 	u.srv.OnBye(u.onInDialog)
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnOptions(u.onOptions)
-	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER, gsip.NOTIFY, gsip.MESSAGE, gsip.SUBSCRIBE} {
+	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER, gsip.NOTIFY, gsip.SUBSCRIBE} {
 		u.srv.OnRequest(m, u.onInDialog)
 	}
+	u.srv.OnRequest(gsip.MESSAGE, u.onMessage)
 	u.srv.OnNoRoute(u.onNoRoute)
 
 	if u.udpConn != nil {
@@ -372,6 +376,16 @@ func (u *UA) onAck(req *gsip.Request, tx gsip.ServerTransaction) {
 
 func (u *UA) onInDialog(req *gsip.Request, tx gsip.ServerTransaction) {
 	to := req.To()
+	if req.Method == gsip.PRACK && to != nil && req.CallID() != nil {
+		tag, _ := to.Params.Get("tag")
+		u.mu.Lock()
+		in := u.invites[dialogKey(string(*req.CallID()), tag)]
+		u.mu.Unlock()
+		if in != nil {
+			in.handlePrack(req, tx)
+			return
+		}
+	}
 	if to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
 			d := u.dialogFor(req.CallID(), req.From(), to, false)
@@ -575,3 +589,10 @@ func uriTransport(uri URI, def Transport) Transport {
 
 // NewHeader returns a generic header for extra request headers.
 func NewHeader(name, value string) Header { return gsip.NewHeader(name, value) }
+
+func (u *UA) minSE() time.Duration {
+	if u.cfg.MinSE > 0 {
+		return u.cfg.MinSE
+	}
+	return 90 * time.Second
+}

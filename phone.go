@@ -73,8 +73,12 @@ type Config struct {
 	RTPPortMin, RTPPortMax int
 	// Codecs is the codec priority list by name. Empty: PCMU, PCMA.
 	Codecs []string
-	// JitterDelay is the receive buffer depth. Zero: 60 ms.
-	JitterDelay time.Duration
+	// JitterMode chooses an adaptive (default) or fixed receive buffer.
+	// JitterDelay is the fixed depth, or the adaptive buffer's starting
+	// depth (zero: 60 ms); JitterMin and JitterMax bound the adaptive one
+	// (zero: one frame and 500 ms).
+	JitterMode                        media.JitterMode
+	JitterDelay, JitterMin, JitterMax time.Duration
 	// SRTP is the SRTP policy of calls (RFC 3711, keys exchanged in the
 	// SDP as in RFC 4568): SRTPOff, SRTPOptional (best effort: SRTP when
 	// the peer takes it) or SRTPMandatory (488 to plain offers). Zero:
@@ -247,7 +251,7 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 		},
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
-			Codecs: codecs, JitterDelay: p.cfg.JitterDelay, Logger: p.log,
+			Codecs: codecs, JitterMode: p.cfg.JitterMode, JitterDelay: p.cfg.JitterDelay, JitterMin: p.cfg.JitterMin, JitterMax: p.cfg.JitterMax, Logger: p.log,
 			SRTP: srtpPolicy, SRTPSuites: p.cfg.SRTPSuites,
 			RTCPInterval: p.cfg.RTCPInterval, MediaTimeout: p.cfg.MediaTimeout, HoldMediaTimeout: p.cfg.HoldMediaTimeout,
 		},

@@ -262,10 +262,18 @@ func (c *Call) Direction() Direction { return c.direction }
 func (c *Call) LocalURI() sip.URI { return c.local }
 
 // RemoteURI returns the peer's address (callee or caller).
-func (c *Call) RemoteURI() sip.URI { return c.remote }
+func (c *Call) RemoteURI() sip.URI {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remote
+}
 
 // RemoteDisplayName returns the peer's display name, when known.
-func (c *Call) RemoteDisplayName() string { return c.remoteNm }
+func (c *Call) RemoteDisplayName() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.remoteNm
+}
 
 // State returns the current state.
 func (c *Call) State() State {

@@ -69,7 +69,13 @@ func (c *Call) Ring() error {
 	if c.inv == nil {
 		return ErrInvalidState
 	}
+	if s := c.State(); s != StateIncoming && s != StateRinging {
+		return fmt.Errorf("%w: %s", ErrInvalidState, s)
+	}
 	if err := c.inv.Provisional(180, "Ringing", nil); err != nil {
+		if errors.Is(err, sip.ErrAlreadyAnswered) {
+			return fmt.Errorf("%w: %w", ErrInvalidState, err)
+		}
 		return fmt.Errorf("call: ring: %w", err)
 	}
 	c.setState(StateRinging, 180, "Ringing")

@@ -68,7 +68,9 @@ func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
 		return
 	}
 	if res.To() != nil {
+		c.mu.Lock()
 		c.remoteNm = res.To().DisplayName
+		c.mu.Unlock()
 	}
 	if body := res.Body(); len(body) > 0 {
 		if err := c.media.SetRemoteAnswer(body); err != nil {

@@ -38,11 +38,12 @@ type netModel struct {
 	geBad  float64 // ...and from bad to good; packets are lost in the bad state
 	dist   jitterDist
 	jitter time.Duration
-	// jitterEnd, when set, is when the jitter stops.
-	jitterEnd time.Duration
-	reorder   float64 // probability a packet is held back 1-3 frames more
-	dup       float64 // probability a packet also arrives a second time
-	drift     float64 // sender clock error: 0.001 means 0.1% fast
+	// jitterStart and jitterEnd, when set, are when the jitter starts
+	// and stops.
+	jitterStart, jitterEnd time.Duration
+	reorder                float64 // probability a packet is held back 1-3 frames more
+	dup                    float64 // probability a packet also arrives a second time
+	drift                  float64 // sender clock error: 0.001 means 0.1% fast
 }
 
 // senderModel is the sending side.
@@ -197,7 +198,7 @@ func simulate(t testing.TB, jc jitterConfig, snd senderModel, net netModel, dur 
 
 // delay draws a packet's extra network delay.
 func (n *netModel) delay(rng *rand.Rand, at time.Duration) time.Duration {
-	if n.jitterEnd > 0 && at >= n.jitterEnd {
+	if n.jitterEnd > 0 && at >= n.jitterEnd || at < n.jitterStart {
 		return 0
 	}
 	j := float64(n.jitter)
@@ -351,6 +352,32 @@ func TestImpairedLossAndJitter(t *testing.T) {
 	t.Logf("%d samples, %d steps larger than the tone has", len(r.pcm), bigSteps)
 	if bigSteps > 20 {
 		t.Errorf("%d discontinuities in the audio", bigSteps)
+	}
+}
+
+func TestImpairedJitterOnset(t *testing.T) {
+	// 20 s of a calm network, then ±50 ms of jitter: the delay grows at
+	// once (waiting for the late packets rather than dropping them).
+	net := netModel{seed: 8, dist: jitterUniform, jitter: 50 * time.Millisecond, jitterStart: 20 * time.Second}
+	r := simulate(t, adaptive, senderModel{seq: 1, ts: 1, ssrc: 1}, net, 40*time.Second, false)
+	checkOrder(t, r)
+	before, _ := delayStats(r, 15*time.Second, 20*time.Second)
+	var grown time.Duration
+	for _, tk := range r.ticks {
+		if tk.kind == popPacket && tk.at > 20*time.Second && tk.delay >= 90*time.Millisecond {
+			grown = tk.at - 20*time.Second
+			break
+		}
+	}
+	mean, largest := delayStats(r, 30*time.Second, 40*time.Second)
+	st := r.stats
+	t.Logf("delay %v before; reached 90 ms %v after the jitter started; then mean %v largest %v; late %d concealed %d",
+		before, grown, mean, largest, st.Late, st.Concealed)
+	if before > 25*time.Millisecond || grown == 0 || grown > time.Second || largest > 120*time.Millisecond {
+		t.Errorf("delay %v before; reached 90 ms %v after the jitter started; then mean %v largest %v", before, grown, mean, largest)
+	}
+	if st.Late > 10 || st.Concealed > 40 {
+		t.Errorf("late %d concealed %d", st.Late, st.Concealed)
 	}
 }
 

@@ -234,6 +234,7 @@ type jitterBuffer struct {
 	cfg   jitterConfig
 
 	init    bool  // a packet has been stored
+	played  bool  // a packet of this sequence has been played
 	playing bool  // the playout cursor runs
 	next    int64 // extended sequence number of the next packet to play
 	highest int64 // highest extended sequence number stored
@@ -311,6 +312,7 @@ func (j *jitterBuffer) resetSeq(ext int64) {
 	}
 	j.next, j.highest = ext, ext
 	j.hasBadSeq = false
+	j.played = false
 	j.haveTS = false
 	j.timed = false
 	j.stop()
@@ -357,7 +359,7 @@ func (j *jitterBuffer) Push(p jbPacket, arrival time.Duration) pushResult {
 	case d < 0:
 		// Before the playout point. Until playout starts, the start can
 		// still move back, as long as the window holds it.
-		if j.playing || j.highest-ext >= size {
+		if j.played || j.highest-ext >= size {
 			if s := &j.slots[ext&j.mask]; s.done && s.seq == ext {
 				j.duplicates++
 				return pushDuplicate
@@ -696,6 +698,7 @@ func (j *jitterBuffer) play(s *jbSlot, now, delay time.Duration, adjust, quiet b
 	j.cur = s.ts + j.frameTS
 	j.lastEnd = j.cur
 	j.lateRun = 0
+	j.played = true
 	if !adjust {
 		return
 	}

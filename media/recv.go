@@ -15,7 +15,7 @@ import (
 const (
 	// readBufferSize is the size of the datagram buffers; larger
 	// datagrams are truncated and then fail validation.
-	readBufferSize = 1 << 16
+	readBufferSize = 2048
 	// ssrcProbation is how many packets in a row a new SSRC must send
 	// before the receiver switches to it; until then its packets count as
 	// garbage. This keeps stray packets from resetting the stream.

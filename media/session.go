@@ -19,7 +19,7 @@ import (
 // Config.JitterDelay is zero.
 const DefaultJitterDelay = 60 * time.Millisecond
 
-// maxJitterDelay bounds Config.JitterDelay.
+// maxJitterDelay bounds Config.JitterDelay, JitterMin and JitterMax.
 const maxJitterDelay = 2 * time.Second
 
 // Config configures a Session. The zero value is not usable: LocalIP is

@@ -124,6 +124,9 @@ func (u *UA) Register(cfg RegistrationConfig) (*Registration, error) {
 	if cfg.MaxRetryInterval < cfg.RetryInterval {
 		cfg.MaxRetryInterval = max(5*time.Minute, cfg.RetryInterval)
 	}
+	// Keep the doubling and the jitter arithmetic far from overflow.
+	cfg.RetryInterval = min(cfg.RetryInterval, 24*time.Hour)
+	cfg.MaxRetryInterval = min(cfg.MaxRetryInterval, 24*time.Hour)
 	if cfg.Credentials.Username == "" {
 		cfg.Credentials.Username = cfg.AOR.User
 	}

@@ -295,8 +295,10 @@ func (u *UA) Close() error {
 	for _, d := range dialogs {
 		d.terminate(Termination{Cause: CauseLocal, Reason: "user agent closed"})
 	}
-	u.closeSockets()
+	// Stop sipgo's layers before the sockets go, so a request it is still
+	// handling cannot open a fresh socket once the listener is gone.
 	err := u.ua.Close()
+	u.closeSockets()
 	u.wg.Wait()
 	return err
 }
@@ -554,6 +556,9 @@ func ParseTarget(target, domain string) (URI, error) {
 	}
 	if uri.Host == "" {
 		return URI{}, fmt.Errorf("%w: %q has no host", ErrInvalidURI, target)
+	}
+	if uri.Port < 0 || uri.Port > 65535 {
+		return URI{}, fmt.Errorf("%w: %q has port %d", ErrInvalidURI, target, uri.Port)
 	}
 	return uri, nil
 }

@@ -176,3 +176,28 @@ func TestForwardNoAnswer(t *testing.T) {
 	}
 	_ = c.Hangup(ctx)
 }
+
+func TestCustomHeaders(t *testing.T) {
+	leakCheck(t)
+	a, b := newTestPhone(t, Config{}), newTestPhone(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := dialPeer(t, ctx, a, b, WithHeader("X-Customer-ID", "42"), WithHeader("Call-Info", "<http://crm.example/42>;purpose=info"))
+	cb := 0
+	in := waitEvent(t, b, &cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if got := in.Call.Header("X-Customer-ID"); len(got) != 1 || got[0] != "42" {
+		t.Fatalf("X-Customer-ID = %q", got)
+	}
+	if got := in.Call.Header("Call-Info"); len(got) != 1 || !strings.Contains(got[0], "crm.example") {
+		t.Fatalf("Call-Info = %q", got)
+	}
+	if err := in.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ca := 0
+	waitEvent(t, a, &ca, 5*time.Second, callState(c, CallConnected))
+	if got := c.Header("User-Agent"); len(got) == 0 || got[0] != "voipkit" {
+		t.Fatalf("callee's User-Agent = %q", got)
+	}
+	_ = c.Hangup(ctx)
+}

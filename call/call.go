@@ -233,6 +233,7 @@ type Call struct {
 	answer     []byte // SDP answer prepared for an incoming call
 	localHold  bool
 	remoteHold bool
+	peerMsg    peerMessage // the INVITE (incoming) or final response (outgoing)
 	done       chan struct{}
 	wg         sync.WaitGroup
 }

@@ -19,6 +19,7 @@ func Accept(cfg Config, inv *sip.IncomingInvite) (*Call, error) {
 	c := newCall(cfg, Incoming)
 	req := inv.Request()
 	c.inv = inv
+	c.peerMsg = req
 	c.local = req.Recipient
 	if to := req.To(); to != nil {
 		c.local = to.Address

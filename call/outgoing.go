@@ -63,6 +63,11 @@ func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
 		c.remote = next
 		c.mu.Unlock()
 	}
+	if res != nil {
+		c.mu.Lock()
+		c.peerMsg = res
+		c.mu.Unlock()
+	}
 	if err != nil {
 		c.terminate(inviteFailure(res, err))
 		return

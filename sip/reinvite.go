@@ -16,7 +16,7 @@ import (
 func (d *Dialog) ReInvite(ctx context.Context, body []byte) (*Response, error) {
 	for attempt := 0; ; attempt++ {
 		res, err := d.reInviteOnce(ctx, body)
-		if err != nil || res.StatusCode != 491 || attempt >= 3 {
+		if res == nil || res.StatusCode != 491 || attempt >= 3 {
 			return res, err
 		}
 		// The owner of the Call-ID (the original caller) waits 2.1-4 s,

@@ -1,0 +1,157 @@
+package voipkit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/voipkit/voipkit/call"
+	"github.com/voipkit/voipkit/internal/peertest"
+)
+
+// TestInteropSippHold: the Phone calls sipp, which puts it on hold by
+// re-INVITE (sendonly), sends an offer-less re-INVITE, resumes by UPDATE
+// and sends an INFO digit; each is answered and reported.
+func TestInteropSippHold(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{DisableSessionTimer: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_midcall")
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	h := waitEvent(t, p, &cur, 5*time.Second, func(e *CallHoldEvent) bool { return e.Call == c })
+	if !h.RemoteHold || h.LocalHold {
+		t.Fatalf("hold event %+v", h)
+	}
+	h = waitEvent(t, p, &cur, 5*time.Second, func(e *CallHoldEvent) bool { return e.Call == c })
+	if h.RemoteHold {
+		t.Fatalf("resume event %+v", h)
+	}
+	d := waitEvent(t, p, &cur, 5*time.Second, func(e *DTMFEvent) bool { return e.Call == c })
+	if d.Digit != '7' || d.Method != call.DTMFInfo {
+		t.Fatalf("DTMF %+v", d)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+}
+
+// TestInteropSippReInviteChallenged: our hold re-INVITE is challenged with
+// 401 and retried with the account's credentials.
+func TestInteropSippReInviteChallenged(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{DisableSessionTimer: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_reinvite_auth")
+	if _, err := p.AddAccount(AccountConfig{Server: s.Addr(), User: "1001", Password: "secret1001", DisableRegistration: true}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := p.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	if err := c.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if local, _ := c.OnHold(); !local {
+		t.Fatal("not on hold after the challenged re-INVITE")
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+}
+
+// TestInteropSippGlare: sipp answers our re-INVITE with 491; we retry after
+// the RFC 3261 back-off (2.1-4 s as the owner of the Call-ID).
+func TestInteropSippGlare(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{DisableSessionTimer: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_glare")
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	start := time.Now()
+	if err := c.Hold(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 2100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("hold took %v, want the 2.1-4 s glare back-off", d)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+}
+
+// TestInteropSippINFO: DTMF by INFO from the Phone to sipp (the other
+// direction is covered by TestInteropSippHold).
+func TestInteropSippINFO(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{DisableSessionTimer: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_info")
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	if err := c.SendDTMF(ctx, "5", call.DTMFInfo); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+}
+
+// TestInteropSippREFER: sipp calls the Phone and transfers it to another
+// Phone with REFER; sipp checks the NOTIFY progress (100, then 200).
+func TestInteropSippREFER(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{DisableSessionTimer: true})
+	target := newTestPhone(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uac_refer", "-s", "1002", "-key", "target", target.URI("carol"), sippTarget(p))
+	cur, ct := 0, 0
+	in := waitEvent(t, p, &cur, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if err := in.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tin := waitEvent(t, target, &ct, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if err := tin.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req := waitEvent(t, p, &cur, 5*time.Second, (func(*TransferRequestEvent) bool)(nil))
+	if req.NewCall == nil {
+		t.Fatal("no call placed to the Refer-To target")
+	}
+	requireSippOK(t, s.Wait(ctx))
+	waitEvent(t, p, &cur, 5*time.Second, callState(in.Call, CallTerminated))
+	if st := req.NewCall.State(); st != CallConnected {
+		t.Fatalf("transferred call is %s", st)
+	}
+	_ = req.NewCall.Hangup(ctx)
+}

@@ -48,6 +48,9 @@ type AccountConfig struct {
 	// SRTP overrides the Phone's SRTP policy for this account's calls.
 	// Zero (media.SRTPUnknown): the Phone's Config.SRTP.
 	SRTP SRTPPolicy
+	// VoicemailNumber is the number to dial for the account's mailbox
+	// (see Account.VoicemailNumber and Phone.WatchMWI).
+	VoicemailNumber string
 }
 
 // Account is a SIP account on a Phone. It is safe for concurrent use.

@@ -155,3 +155,28 @@ func TestInteropSippREFER(t *testing.T) {
 	}
 	_ = req.NewCall.Hangup(ctx)
 }
+
+// TestInteropSippUPDATEBeforeAnswer: sipp sends an UPDATE with a new offer
+// in the early dialog (after our 180); we answer it, then the INVITE.
+func TestInteropSippUPDATEBeforeAnswer(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uac_early_update", "-s", "1002", sippTarget(p))
+	cur := 0
+	in := waitEvent(t, p, &cur, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if err := in.Call.Ring(); err != nil {
+		t.Fatal(err)
+	}
+	h := waitEvent(t, p, &cur, 5*time.Second, func(e *CallHoldEvent) bool { return e.Call == in.Call })
+	if !h.RemoteHold {
+		t.Fatalf("early UPDATE to sendonly not seen: %+v", h)
+	}
+	if err := in.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+	waitEvent(t, p, &cur, 5*time.Second, callState(in.Call, CallTerminated))
+}

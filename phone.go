@@ -97,6 +97,14 @@ type Config struct {
 	// applies instead while the call is held. Zero: 30 s and 600 s;
 	// negative: never.
 	MediaTimeout, HoldMediaTimeout time.Duration
+	// STUNServer ("host:port") turns on STUN (RFC 5389): NewPhone learns
+	// the public address of the SIP UDP socket (used in Contact and Via
+	// unless AdvertisedHost is set) and each call that of its RTP and RTCP
+	// sockets (used in the SDP). STUNTimeout bounds each exchange (zero:
+	// 2 s); a server that does not answer in time is logged and the local
+	// addresses are used. Empty: no STUN.
+	STUNServer  string
+	STUNTimeout time.Duration
 	// UserAgent is sent in SIP messages. Empty: "voipkit".
 	UserAgent string
 	// RequestTimeout bounds non-INVITE transactions (REGISTER, BYE...).
@@ -129,6 +137,11 @@ type Config struct {
 	// AutoHold puts connected calls on hold when another call is dialled
 	// or answered, as a desk phone does.
 	AutoHold bool
+	// DTMFMethod is how Call.SendDTMF sends digits when given
+	// call.DTMFUnknown. Zero: RFC 4733 telephone-events when the peer
+	// negotiated them, else SIP INFO. call.DTMFInband also detects the
+	// peer's in-band digits. RFC 4733 and INFO digits are always received.
+	DTMFMethod call.DTMFMethod
 	// TransferPolicy decides whether the peer of a call may transfer us
 	// (an incoming REFER) to target. Nil accepts every transfer.
 	TransferPolicy func(c *Call, target string) bool
@@ -150,6 +163,8 @@ type Phone struct {
 	ua     *sip.UA
 	events *eventQueue
 
+	stunServer netip.AddrPort // resolved Config.STUNServer (stun.go)
+
 	mu       sync.Mutex
 	accounts []*Account
 	calls    map[*Call]*Account
@@ -160,6 +175,8 @@ type Phone struct {
 	dnd         bool
 	blocked     map[string]bool
 	lastDialled string
+
+	pres presenceState // watches and presence publication (presence.go)
 }
 
 // NewPhone starts a Phone: it binds the SIP sockets and begins accepting
@@ -191,6 +208,10 @@ func NewPhone(cfg Config) (*Phone, error) {
 		return nil, fmt.Errorf("voipkit: %w", err)
 	}
 	p.ua = ua
+	if err := p.setupSTUN(); err != nil {
+		_ = ua.Close()
+		return nil, err
+	}
 	p.events = newEventQueue(cfg.EventBuffer)
 	close(p.ready)
 	return p, nil
@@ -254,9 +275,11 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 			Codecs: codecs, JitterMode: p.cfg.JitterMode, JitterDelay: p.cfg.JitterDelay, JitterMin: p.cfg.JitterMin, JitterMax: p.cfg.JitterMax, Logger: p.log,
 			SRTP: srtpPolicy, SRTPSuites: p.cfg.SRTPSuites,
 			RTCPInterval: p.cfg.RTCPInterval, MediaTimeout: p.cfg.MediaTimeout, HoldMediaTimeout: p.cfg.HoldMediaTimeout,
+			STUN: p.mediaSTUN(),
 		},
-		Notify: func(e call.Event) { p.onCallEvent(acc, e) },
-		Logger: p.log,
+		DTMFMethod: p.cfg.DTMFMethod,
+		Notify:     func(e call.Event) { p.onCallEvent(acc, e) },
+		Logger:     p.log,
 	}
 }
 
@@ -289,11 +312,9 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 		delete(p.calls, e.Call)
 		p.mu.Unlock()
 		// Reap the call's goroutines off the notifying goroutine.
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
+		p.goTracked(func() {
 			_ = e.Call.Close()
-		}()
+		})
 	}
 }
 
@@ -378,9 +399,7 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	p.mu.Unlock()
 	if ctx.Done() != nil {
 		// Cancelling ctx before the answer cancels the call.
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
+		p.goTracked(func() {
 			select {
 			case <-ctx.Done():
 				if s := c.State(); s != CallConnected && s != CallTerminated {
@@ -390,7 +409,7 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 				}
 			case <-c.Done():
 			}
-		}()
+		})
 	}
 	return c, nil
 }
@@ -471,6 +490,9 @@ func (p *Phone) Shutdown(ctx context.Context) error {
 	accs := append([]*Account(nil), p.accounts...)
 	p.mu.Unlock()
 	var firstErr error
+	if err := p.closePresence(ctx); err != nil {
+		firstErr = err
+	}
 	for _, a := range accs {
 		if err := a.close(ctx); err != nil && firstErr == nil {
 			firstErr = err
@@ -499,6 +521,7 @@ func (p *Phone) Close() error {
 		_ = c.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	_ = p.closePresence(ctx)
 	for _, a := range accs {
 		_ = a.close(ctx)
 	}
@@ -524,4 +547,22 @@ func (p *Phone) holdOthers(ctx context.Context, keep *Call) {
 			_ = c.Hold(ctx)
 		}
 	}
+}
+
+// goTracked runs f on a goroutine that Close waits for, unless the Phone is
+// already closing: WaitGroup.Add must not race with Close's Wait, and
+// work started during Close ends with the calls it concerns anyway.
+func (p *Phone) goTracked(f func()) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.wg.Add(1)
+	p.mu.Unlock()
+	go func() {
+		defer p.wg.Done()
+		f()
+	}()
+	return true
 }

@@ -153,9 +153,7 @@ func (p *Phone) afterIncoming(c *Call, acc *Account, req *sip.Request) {
 	if noAnswer <= 0 {
 		noAnswer = 20 * time.Second
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.goTracked(func() {
 		if auto {
 			_ = c.Ring()
 			t := time.NewTimer(delay)
@@ -178,7 +176,7 @@ func (p *Phone) afterIncoming(c *Call, acc *Account, req *sip.Request) {
 			}
 		case <-c.Done():
 		}
-	}()
+	})
 }
 
 // autoAnswerDelay reads the auto-answer policy and the request's

@@ -40,9 +40,7 @@ func (p *Phone) startTransfer(acc *Account, old *Call, rr *call.ReferRequest) {
 	}
 	nc, err := p.Dial(context.Background(), rr.Target.String(), opts...)
 	p.emit(&TransferRequestEvent{eventBase: eventBase{time.Now()}, Call: old, Target: rr.Target.String(), ReferredBy: rr.ReferredBy, NewCall: nc})
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.goTracked(func() {
 		notify := func(code int, reason string, final bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			defer cancel()
@@ -78,7 +76,7 @@ func (p *Phone) startTransfer(acc *Account, old *Call, rr *call.ReferRequest) {
 				return
 			}
 		}
-	}()
+	})
 }
 
 // TransferAttended completes an attended transfer: the peer of c is asked
@@ -118,14 +116,12 @@ func (p *Phone) replacedCall(value string) (*Call, bool) {
 // acceptReplacement answers an INVITE with Replaces at once and ends the
 // replaced call, as the user is already talking to the transferee.
 func (p *Phone) acceptReplacement(c, old *Call) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
+	p.goTracked(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 		defer cancel()
 		if err := c.Answer(ctx); err != nil {
 			return
 		}
 		_ = old.Hangup(ctx)
-	}()
+	})
 }

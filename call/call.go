@@ -175,6 +175,11 @@ type Config struct {
 	// BeforeAnswer, when set, runs at the start of Answer (the Phone puts
 	// other calls on hold there).
 	BeforeAnswer func(ctx context.Context, c *Call)
+	// DTMFMethod is how SendDTMF sends digits given DTMFUnknown:
+	// DTMFUnknown picks RFC 4733 when the peer negotiated telephone-event,
+	// else SIP INFO. DTMFInband also turns on in-band detection of the
+	// peer's digits (see Call.SetInbandDTMF).
+	DTMFMethod DTMFMethod
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)
@@ -236,6 +241,8 @@ type Call struct {
 	peerMsg    peerMessage // the INVITE (incoming) or final response (outgoing)
 	done       chan struct{}
 	wg         sync.WaitGroup
+
+	route route // audio routing: conference, playback, recording (record.go)
 }
 
 func newCall(cfg Config, dir Direction) *Call {
@@ -303,19 +310,15 @@ func (c *Call) Wait(ctx context.Context) error {
 	}
 }
 
-// SetSource replaces the audio sent to the peer (nil: silence).
-func (c *Call) SetSource(src audio.Source) {
-	if c.media != nil {
-		c.media.SetSource(src)
-	}
-}
+// SetSource replaces the audio sent to the peer (nil: silence). While the
+// call is in a Conference or plays audio (Play), the new source takes
+// over when that ends.
+func (c *Call) SetSource(src audio.Source) { c.route.setBase(c, src, nil, true, false) }
 
 // SetSink replaces where the peer's decoded audio goes (nil: discard).
-func (c *Call) SetSink(sink audio.Sink) {
-	if c.media != nil {
-		c.media.SetSink(sink)
-	}
-}
+// While the call is in a Conference, the new sink takes over when it
+// leaves.
+func (c *Call) SetSink(sink audio.Sink) { c.route.setBase(c, nil, sink, false, true) }
 
 // Stats returns the media statistics so far (final ones after the end).
 func (c *Call) Stats() media.Stats {
@@ -388,6 +391,7 @@ func (c *Call) terminate(cause Cause) {
 		c.finalStats = st
 		c.mu.Unlock()
 	}
+	c.route.end() // finalize a recording, release playback
 	c.log.Debug("call terminated", "id", c.id, "cause", cause.String())
 	c.notify(Event{Call: c, State: StateTerminated, Prev: prev, Cause: cause, Code: cause.Code, Reason: cause.Reason})
 	close(c.done)
@@ -399,6 +403,7 @@ func (c *Call) newMedia() error {
 		return fmt.Errorf("%w: %w", ErrMedia, err)
 	}
 	c.media = m
+	c.watchDTMF(m) // digits received over RTP (dtmf.go)
 	return nil
 }
 

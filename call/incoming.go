@@ -47,6 +47,16 @@ func Accept(cfg Config, inv *sip.IncomingInvite) (*Call, error) {
 		return c, err
 	}
 	c.answer = answer
+	inv.SetUpdateHandler(func(offer []byte) ([]byte, error) {
+		a, err := c.media.AcceptOffer(offer)
+		if err == nil {
+			c.mu.Lock()
+			c.answer = a
+			c.mu.Unlock()
+			c.updateRemoteHold()
+		}
+		return a, err
+	})
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -94,7 +104,10 @@ func (c *Call) Answer(ctx context.Context) error {
 	if c.cfg.BeforeAnswer != nil {
 		c.cfg.BeforeAnswer(ctx, c)
 	}
-	d, err := c.inv.Accept(c.answer)
+	c.mu.Lock()
+	answer := c.answer
+	c.mu.Unlock()
+	d, err := c.inv.Accept(answer)
 	if err != nil {
 		if errors.Is(err, sip.ErrAlreadyAnswered) {
 			return fmt.Errorf("%w: %w", ErrInvalidState, err)

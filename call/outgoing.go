@@ -16,8 +16,8 @@ func Dial(ctx context.Context, cfg Config, o DialOptions) (*Call, error) {
 	if err := c.newMedia(); err != nil {
 		return nil, err
 	}
-	c.media.SetSource(o.Source)
-	c.media.SetSink(o.Sink)
+	c.SetSource(o.Source)
+	c.SetSink(o.Sink)
 	offer, err := c.media.CreateOffer()
 	if err != nil {
 		_ = c.media.Close()

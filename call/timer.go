@@ -33,10 +33,12 @@ func (c *Call) runSessionTimer(d *sip.Dialog) {
 		}
 		if !refresher {
 			c.log.Info("call: session expired without refresh", "id", c.id)
+			// Record the cause before the BYE ends the dialog, which would
+			// otherwise end the call as a plain local hangup.
+			c.terminate(Cause{By: PartySystem, Code: 408, Reason: "session timer expired"})
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			_ = d.Bye(ctx, "")
 			cancel()
-			c.terminate(Cause{By: PartySystem, Code: 408, Reason: "session timer expired"})
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 32*time.Second)
@@ -45,10 +47,10 @@ func (c *Call) runSessionTimer(d *sip.Dialog) {
 		if err != nil {
 			// RFC 4028 §10: a failed refresh (408, 481) ends the session.
 			c.log.Info("call: session refresh failed", "id", c.id, "err", err)
+			c.terminate(Cause{By: PartySystem, Code: 408, Reason: "session refresh failed", Err: err})
 			bctx, bcancel := context.WithTimeout(context.Background(), 8*time.Second)
 			_ = d.Bye(bctx, "")
 			bcancel()
-			c.terminate(Cause{By: PartySystem, Code: 408, Reason: "session refresh failed", Err: err})
 			return
 		}
 		if body := res.Body(); len(body) > 0 {

@@ -184,8 +184,8 @@ func (c *Call) handleNotify(d *sip.Dialog, req *sip.Request, tx gsip.ServerTrans
 			defer c.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			defer cancel()
-			_ = d.Bye(ctx, "")
 			c.terminate(Cause{By: PartyLocal, Code: 200, Reason: "transferred"})
+			_ = d.Bye(ctx, "")
 		}()
 	}
 }

@@ -383,7 +383,7 @@ func (j *jitterBuffer) Push(p jbPacket, arrival time.Duration) pushResult {
 func (j *jitterBuffer) store(ext int64, p *jbPacket, arrival time.Duration) {
 	s := &j.slots[ext&j.mask]
 	if cap(s.buf) < len(p.payload) {
-		s.buf = make([]byte, 0, max(len(p.payload), 512))
+		s.buf = make([]byte, 0, max(len(p.payload), 192))
 	}
 	s.buf = append(s.buf[:0], p.payload...)
 	s.used, s.done, s.skip, s.marker, s.disc = true, false, p.skip || p.rate <= 0, p.marker, false

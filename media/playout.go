@@ -7,9 +7,11 @@ import (
 	"github.com/voipkit/voipkit/codec"
 )
 
-// maxDecodedSamples bounds the PCM one packet may decode to (120 ms of
-// 48 kHz stereo audio).
-const maxDecodedSamples = 11520
+// maxDecodedSamples bounds the PCM one packet may decode to: 120 ms of
+// 48 kHz audio. Decoders produce mono (stereo codecs such as Opus are
+// decoded to one channel), and these buffers are a large part of a call's
+// memory, so they are not sized for stereo.
+const maxDecodedSamples = 5760
 
 // maxPlayoutLag is how far (in frames) playout may fall behind its
 // schedule, for example because the Sink blocked, before it starts a new

@@ -77,6 +77,7 @@ type receiver struct {
 	stats receptionStats
 
 	unprot unprotector
+	dtmf   dtmfRecv // RFC 4733 events (dtmf_recv.go)
 }
 
 func newReceiver(s *Session) *receiver {
@@ -222,8 +223,9 @@ func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration
 	r.stats.updateSeq(r.hdr.SequenceNumber)
 	s.ctr.lost.Store(r.stats.lost())
 	if dtmf {
-		r.telephoneEvent(payload)
+		r.telephoneEvent(payload, neg.send.info.ClockRate)
 	} else {
+		r.dtmf.audio(&s.dtmf, r.hdr.Timestamp, clockRate)
 		r.stats.updateJitter(arrival, r.hdr.Timestamp, clockRate)
 		s.ctr.jitterNanos.Store(int64(r.stats.jitterDuration()))
 	}
@@ -240,12 +242,14 @@ func (r *receiver) handle(pkt []byte, from netip.AddrPort, arrival time.Duration
 	s.jbMu.Unlock()
 }
 
-// telephoneEvent handles an RFC 4733 telephone-event payload. Events are
-// counted; the jitter buffer keeps their sequence numbers so they are not
-// mistaken for lost audio.
-func (r *receiver) telephoneEvent(payload []byte) {
+// telephoneEvent handles an RFC 4733 telephone-event payload at clock
+// rate Hz. Events are counted and reported once each (dtmf_recv.go); the
+// jitter buffer keeps their sequence numbers so they are not mistaken for
+// lost audio.
+func (r *receiver) telephoneEvent(payload []byte, rate int) {
 	if len(payload) >= 4 {
 		r.s.ctr.telephoneEvents.Add(1)
+		r.dtmf.event(&r.s.dtmf, r.hdr.Timestamp, payload, rate)
 	}
 }
 

@@ -424,10 +424,13 @@ type localSDP struct {
 	// with port 0, in their original positions (RFC 3264 section 6).
 	peer     *sdp.SessionDescription
 	audioIdx int
+	// public is the address learned by STUN, announced instead (stun.go).
+	public publicAddr
 }
 
 // marshal renders the description.
 func (l *localSDP) marshal() ([]byte, error) {
+	l.usePublic()
 	addrType := "IP4"
 	if l.addr.Is6() && !l.addr.Is4In6() {
 		addrType = "IP6"
@@ -485,7 +488,7 @@ func (l *localSDP) marshal() ([]byte, error) {
 	dir := directionOf(l.dir.Sends(), l.dir.Receives()) // unknown → sendrecv
 	audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: dir.String()})
 	if !l.muxOnly {
-		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp", Value: strconv.Itoa(l.port + 1)})
+		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp", Value: strconv.Itoa(l.rtcpPort())})
 	}
 	if l.rtcpMux {
 		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp-mux"})

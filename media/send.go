@@ -32,6 +32,8 @@ type sender struct {
 	holder  *sourceHolder // the Source last read
 	srcDone bool          // it returned io.EOF or an error
 
+	dtmf dtmfSend // the DTMF digit being sent (dtmf_send.go)
+
 	// SRTP: the context in use (nil for plain RTP), a scratch header for
 	// it and every context created so far, by suite. Our key for a suite
 	// never changes during a Session, so a context, with its rollover
@@ -230,13 +232,14 @@ func (s *Session) sendLoop() {
 		}
 		n++
 		if !neg.sendOK || snd.enc == nil || snd.srtpFailed {
+			s.dropDTMF(snd)
 			snd.idle(1)
 			continue
 		}
 		if err := snd.fill(s.source.Load()); err != nil {
 			s.log.Warn("media: audio source failed; sending silence", "err", err)
 		}
-		pkt, plen, err := snd.packetize()
+		pkt, plen, err := s.nextPacket(snd, neg) // audio, or DTMF (dtmf_send.go)
 		if err != nil {
 			s.log.Error("media: encode", "err", err)
 			snd.idle(1)

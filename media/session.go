@@ -79,6 +79,9 @@ type Config struct {
 	// DefaultMediaTimeout and DefaultHoldMediaTimeout; a negative value
 	// disables that timeout.
 	MediaTimeout, HoldMediaTimeout time.Duration
+	// STUN learns the public RTP/RTCP addresses announced in SDP; see
+	// STUNConfig. The zero value disables it.
+	STUN STUNConfig
 	// Logger receives diagnostics. Nil discards them. Keys and session
 	// descriptions are never logged.
 	Logger *slog.Logger
@@ -103,6 +106,7 @@ type Session struct {
 	local       netip.AddrPort
 	jitterDelay time.Duration
 	sec         srtpLocal
+	public      publicAddr // learned by STUN (stun.go)
 
 	mu            sync.Mutex // guards the fields below
 	sessionID     uint64
@@ -122,6 +126,10 @@ type Session struct {
 
 	jbMu sync.Mutex
 	jb   *jitterBuffer
+
+	// DTMF (dtmf.go) and mute (SetMute).
+	dtmf                   dtmfState
+	micMuted, speakerMuted atomic.Bool
 
 	// RTCP reports and the media timeout (rtcp.go, timeout.go).
 	rtcp rtcpState
@@ -180,7 +188,10 @@ func NewSession(cfg Config) (*Session, error) {
 		done:        make(chan struct{}),
 	}
 	s.version = s.sessionID
+	s.public = learnPublicAddr(cfg.STUN, rtpConn, rtcpConn, s.log)
 	s.initControl(cfg)
+	s.dtmf.init() // DTMF and the sink tap (dtmf.go, dtmf_inband.go)
+	s.SetSink(nil)
 	return s, nil
 }
 
@@ -224,6 +235,7 @@ func (s *Session) CreateOffer() ([]byte, error) {
 		version:   s.version,
 		addr:      s.localIP,
 		port:      int(s.local.Port()),
+		public:    s.public,
 		formats:   formats,
 		ptime:     codecPTime(s.codecs[0].Info()),
 		dir:       s.dir,
@@ -306,6 +318,7 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 		version:   s.version + 1,
 		addr:      s.localIP,
 		port:      int(s.local.Port()),
+		public:    s.public,
 		formats:   ap.formats,
 		ptime:     codecPTime(n.send.codec.Info()),
 		dir:       ap.dir,
@@ -380,7 +393,24 @@ func (s *Session) SetSource(src audio.Source) {
 // SetSink sets where received audio goes; nil discards it. It may be
 // called at any time.
 func (s *Session) SetSink(sink audio.Sink) {
-	s.sink.Store(&sinkHolder{sink: sink})
+	// The tap feeds in-band DTMF detection and applies the speaker mute
+	// (dtmf_inband.go).
+	s.sink.Store(&sinkHolder{sink: &tapSink{s: s, app: sink}})
+}
+
+// SetMute mutes or unmutes without signalling: with mic set, silence is
+// sent in place of the Source's audio (RTP keeps flowing, and the Source
+// keeps being read so it stays in time); with speaker set, received
+// audio is decoded (and checked for in-band DTMF) but not written to the
+// Sink. The Source and Sink stay attached, so unmuting restores them.
+func (s *Session) SetMute(mic, speaker bool) {
+	s.micMuted.Store(mic)
+	s.speakerMuted.Store(speaker)
+}
+
+// Muted reports the mute state set by SetMute.
+func (s *Session) Muted() (mic, speaker bool) {
+	return s.micMuted.Load(), s.speakerMuted.Load()
 }
 
 // Start begins sending and receiving. It requires a completed
@@ -427,6 +457,7 @@ func (s *Session) Close() error {
 		s.rtpConn.Close()
 		s.rtcpConn.Close()
 		s.wg.Wait()
+		close(s.dtmf.events) // no goroutine reports digits any more
 	})
 	return nil
 }
@@ -443,6 +474,9 @@ func (s *Session) Stats() Stats {
 		Concealed:        s.ctr.concealed.Load(),
 		SendSkipped:      s.ctr.sendSkipped.Load(),
 		TelephoneEvents:  s.ctr.telephoneEvents.Load(),
+		DTMFSent:         s.dtmf.sent.Load(),
+		DTMFReceived:     s.dtmf.recv.Load(),
+		DTMFDropped:      s.dtmf.dropped.Load(),
 		RTCPReceived:     s.ctr.rtcpReceived.Load(),
 		RTCPSent:         s.ctr.rtcpSent.Load(),
 		SRTPAuthFailures: s.ctr.srtpAuthFailures.Load(),

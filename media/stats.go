@@ -66,6 +66,10 @@ type Stats struct {
 	SendSkipped uint64
 	// TelephoneEvents counts RFC 4733 telephone-event packets received.
 	TelephoneEvents uint64
+	// DTMFSent counts digits sent (RFC 4733 and in-band); DTMFReceived
+	// counts digits delivered on Session.DTMF and DTMFDropped those
+	// dropped because its buffer was full.
+	DTMFSent, DTMFReceived, DTMFDropped uint64
 	// RTCPReceived counts valid RTCP packets received.
 	RTCPReceived uint64
 	// RTCPSent counts RTCP compound packets sent (reports and BYE).

@@ -329,6 +329,7 @@ type IncomingInvite struct {
 	localTag  string
 	rseq      uint32        // last RSeq sent in a reliable provisional
 	pracked   chan struct{} // closed when the pending reliable provisional is PRACKed
+	onUpdate  func(offer []byte) ([]byte, error)
 	answered  bool
 	dialog    *Dialog
 	cancelled chan struct{}
@@ -421,6 +422,10 @@ func (in *IncomingInvite) Provisional(code int, reason string, body []byte) erro
 	}
 	res := in.response(code, reason, body)
 	reliable := headerHasToken(in.req, "Require", "100rel")
+	// The early dialog this provisional creates can carry PRACK and UPDATE.
+	in.ua.mu.Lock()
+	in.ua.invites[dialogKey(string(*in.req.CallID()), in.localTag)] = in
+	in.ua.mu.Unlock()
 	if reliable {
 		if in.rseq == 0 {
 			in.rseq = rand.Uint32N(1<<30) + 1
@@ -430,9 +435,6 @@ func (in *IncomingInvite) Provisional(code int, reason string, body []byte) erro
 		res.AppendHeader(gsip.NewHeader("Require", "100rel"))
 		res.AppendHeader(gsip.NewHeader("RSeq", strconv.FormatUint(uint64(in.rseq), 10)))
 		in.pracked = make(chan struct{})
-		in.ua.mu.Lock()
-		in.ua.invites[dialogKey(string(*in.req.CallID()), in.localTag)] = in
-		in.ua.mu.Unlock()
 	}
 	if err := in.tx.Respond(res); err != nil {
 		return fmt.Errorf("%w: %w", ErrTransport, err)
@@ -491,6 +493,43 @@ func (in *IncomingInvite) awaitPrack(limit time.Duration) {
 	case <-in.final:
 	case <-in.cancelled:
 	}
+}
+
+// SetUpdateHandler installs what answers an UPDATE received in the early
+// dialog (RFC 3311 §5.2): it gets the offer (nil for a refresh) and
+// returns the answer or an error (answered 488).
+func (in *IncomingInvite) SetUpdateHandler(f func(offer []byte) ([]byte, error)) {
+	in.mu.Lock()
+	in.onUpdate = f
+	in.mu.Unlock()
+}
+
+// handleEarlyUpdate answers an UPDATE that arrives before the INVITE is
+// answered.
+func (in *IncomingInvite) handleEarlyUpdate(req *gsip.Request, tx gsip.ServerTransaction) {
+	in.mu.Lock()
+	f := in.onUpdate
+	in.mu.Unlock()
+	if f == nil {
+		_ = tx.Respond(gsip.NewResponseFromRequest(req, 501, "Not Implemented", nil))
+		return
+	}
+	var answer []byte
+	if len(req.Body()) > 0 {
+		a, err := f(req.Body())
+		if err != nil {
+			_ = tx.Respond(gsip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil))
+			return
+		}
+		answer = a
+	}
+	res := gsip.NewResponseFromRequest(req, 200, "OK", answer)
+	res.AppendHeader(&gsip.ContactHeader{Address: in.ua.ContactURI(in.req.Recipient.User, Transport(in.req.Transport())), Params: gsip.NewParams()})
+	if len(answer) > 0 {
+		ct := gsip.ContentTypeHeader("application/sdp")
+		res.AppendHeader(&ct)
+	}
+	_ = tx.Respond(res)
 }
 
 // handlePrack answers a PRACK for our reliable provisional (RFC 3262 §4).

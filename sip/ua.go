@@ -86,10 +86,12 @@ type UA struct {
 	tcpLn   net.Listener
 	host    string
 	port    int
+	stun    stunState // public UDP address learned by STUN (stun.go)
 
 	mu      sync.Mutex
 	dialogs map[string]*Dialog
 	invites map[string]*IncomingInvite // by Call-ID + From tag, until answered
+	subs    subRegistry                // subscriptions by Call-ID + local tag
 	closed  bool
 
 	wg      sync.WaitGroup
@@ -134,7 +136,7 @@ func NewUA(cfg Config) (*UA, error) {
 			gsip.WithTransactionLayerLogger(log),
 			gsip.WithTransactionLayerUnhandledResponseHandler(u.handleStrayResponse),
 		),
-		sipgo.WithUserAgentTransportLayerOptions(gsip.WithTransportLayerLogger(log)),
+		sipgo.WithUserAgentTransportLayerOptions(gsip.WithTransportLayerLogger(log), gsip.WithTransportLayerReadFilter(u.stunFilter)),
 	)
 	if err != nil {
 		u.closeSockets()
@@ -148,9 +150,10 @@ func NewUA(cfg Config) (*UA, error) {
 	u.srv.OnBye(u.onInDialog)
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnOptions(u.onOptions)
-	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER, gsip.NOTIFY, gsip.SUBSCRIBE} {
+	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER, gsip.SUBSCRIBE} {
 		u.srv.OnRequest(m, u.onInDialog)
 	}
+	u.srv.OnRequest(gsip.NOTIFY, u.onNotify)
 	u.srv.OnRequest(gsip.MESSAGE, u.onMessage)
 	u.srv.OnNoRoute(u.onNoRoute)
 
@@ -270,7 +273,8 @@ func (u *UA) LearnHost(dest string) {
 
 // ContactURI returns our Contact URI for user over transport.
 func (u *UA) ContactURI(user string, tp Transport) URI {
-	uri := URI{Scheme: "sip", User: user, Host: u.Host(), Port: u.port, UriParams: gsip.NewParams()}
+	host, port := u.advertised(tp)
+	uri := URI{Scheme: "sip", User: user, Host: host, Port: port, UriParams: gsip.NewParams()}
 	if tp == TCP {
 		uri.UriParams.Add("transport", "tcp")
 	}
@@ -388,6 +392,16 @@ func (u *UA) onInDialog(req *gsip.Request, tx gsip.ServerTransaction) {
 			return
 		}
 	}
+	if req.Method == gsip.UPDATE && to != nil && req.CallID() != nil {
+		tag, _ := to.Params.Get("tag")
+		u.mu.Lock()
+		in := u.invites[dialogKey(string(*req.CallID()), tag)]
+		u.mu.Unlock()
+		if in != nil && u.dialogFor(req.CallID(), req.From(), to, false) == nil {
+			in.handleEarlyUpdate(req, tx)
+			return
+		}
+	}
 	if to != nil {
 		if _, ok := to.Params.Get("tag"); ok {
 			d := u.dialogFor(req.CallID(), req.From(), to, false)
@@ -433,12 +447,13 @@ func (u *UA) newRequest(method gsip.RequestMethod, recipient URI, tp Transport, 
 }
 
 func (u *UA) addVia(req *gsip.Request) {
+	host, port := u.advertised(Transport(strings.ToUpper(req.Transport())))
 	via := &gsip.ViaHeader{
 		ProtocolName:    "SIP",
 		ProtocolVersion: "2.0",
 		Transport:       req.Transport(),
-		Host:            u.Host(),
-		Port:            u.port,
+		Host:            host,
+		Port:            port,
 		Params:          gsip.NewParams(),
 	}
 	via.Params.Add("branch", gsip.GenerateBranch())

@@ -1,0 +1,399 @@
+//go:build unix
+
+// Command loadtest measures how many concurrent calls voipkit carries on
+// one machine. It starts two Phones on 127.0.0.1: the callee answers every
+// call automatically, the caller places -calls bidirectional G.711 calls at
+// -ramp calls per second, holds them for -duration while both sides send a
+// tone (or silence), hangs them all up and prints what the run cost: setup
+// rate, CPU per call, packet statistics summed over both ends of every
+// call, heap and goroutines per call, and SRTP authentication failures.
+//
+// Both ends of every call run in this one process, so "per call" figures
+// cover two media sessions (caller and callee), and "calls per core" is how
+// many such loopback calls one CPU core carries; an application that is
+// one end of each call needs about half as much.
+//
+//	go run ./examples/loadtest -calls 500 -duration 20s -srtp -cpuprofile cpu.out
+//	go tool pprof -top cpu.out
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"net/netip"
+
+	"github.com/voipkit/voipkit"
+	"github.com/voipkit/voipkit/audio"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	calls      int
+	duration   time.Duration
+	srtp       bool
+	codec      string
+	ramp       float64
+	cpuprofile string
+	silence    bool
+	setupWait  time.Duration
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.calls, "calls", 100, "number of concurrent calls")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long the calls are held once all are set up")
+	flag.BoolVar(&o.srtp, "srtp", false, "mandatory SRTP on both phones")
+	flag.StringVar(&o.codec, "codec", "PCMU", "codec (PCMU or PCMA)")
+	flag.Float64Var(&o.ramp, "ramp", 100, "calls dialled per second during setup")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
+	flag.BoolVar(&o.silence, "silence", true, "send silence (encoded as G.711 like any audio); -silence=false sends a generated tone, whose synthesis then shows in the CPU figures")
+	flag.DurationVar(&o.setupWait, "setup-timeout", 60*time.Second, "how long to wait for the last call to connect")
+	flag.Parse()
+	if o.calls < 1 || o.ramp <= 0 || o.duration <= 0 {
+		return errors.New("-calls, -ramp and -duration must be positive")
+	}
+	if o.codec != "PCMU" && o.codec != "PCMA" {
+		return fmt.Errorf("-codec %q: the harness measures G.711 (PCMU or PCMA)", o.codec)
+	}
+
+	soft, hard, err := raiseFileLimit()
+	if err != nil {
+		fmt.Printf("open files limit: %d (hard %d); could not raise it: %v\n", soft, hard, err)
+	} else {
+		fmt.Printf("open files limit: %d (hard %d)\n", soft, hard)
+	}
+	// Two RTP sockets per session, two sessions per call, plus SIP.
+	if need := uint64(4*o.calls + 64); need > soft {
+		return fmt.Errorf("%d calls need about %d file descriptors; the limit is %d", o.calls, need, soft)
+	}
+	if o.calls > 9900 {
+		return errors.New("at most 9900 calls: each phone's RTP port range holds 10000 pairs")
+	}
+
+	policy := voipkit.SRTPOff
+	if o.srtp {
+		policy = voipkit.SRTPMandatory
+	}
+	base := voipkit.Config{
+		ListenAddr:  netip.MustParseAddrPort("127.0.0.1:0"),
+		MediaIP:     netip.MustParseAddr("127.0.0.1"),
+		Codecs:      []string{o.codec},
+		SRTP:        policy,
+		EventBuffer: 16 * o.calls,
+	}
+	calleeCfg := base
+	calleeCfg.RTPPortMin, calleeCfg.RTPPortMax = 40000, 59999
+	calleeCfg.AutoAnswer = voipkit.AutoAnswerPolicy{Always: true}
+	callerCfg := base
+	callerCfg.RTPPortMin, callerCfg.RTPPortMax = 20000, 39999
+
+	callee, err := voipkit.NewPhone(calleeCfg)
+	if err != nil {
+		return err
+	}
+	defer callee.Close()
+	caller, err := voipkit.NewPhone(callerCfg)
+	if err != nil {
+		return err
+	}
+	defer caller.Close()
+
+	// The callee sends audio too: give each answered call its own source.
+	var calleeAnswered atomic.Int64
+	var drain sync.WaitGroup
+	drain.Add(1)
+	go func() {
+		defer drain.Done()
+		for ev := range callee.Events() {
+			if in, ok := ev.(*voipkit.IncomingCallEvent); ok {
+				calleeAnswered.Add(1)
+				in.Call.SetSource(newSource(o.silence, 440))
+			}
+		}
+	}()
+
+	// The caller's events tell when each call connects or fails.
+	var (
+		mu        sync.Mutex
+		pending   = map[*voipkit.Call]chan bool{}
+		early     = map[*voipkit.Call]bool{} // outcomes seen before Dial returned
+		connected atomic.Int64
+		failed    atomic.Int64
+		lastConn  atomic.Int64 // UnixNano of the latest connect
+	)
+	outcome := func(c *voipkit.Call, ok bool) {
+		mu.Lock()
+		ch, found := pending[c]
+		if found {
+			delete(pending, c)
+		} else {
+			early[c] = ok
+		}
+		mu.Unlock()
+		if found {
+			ch <- ok
+		}
+	}
+	drain.Add(1)
+	go func() {
+		defer drain.Done()
+		for ev := range caller.Events() {
+			st, ok := ev.(*voipkit.CallStateEvent)
+			if !ok {
+				continue
+			}
+			switch st.State {
+			case voipkit.CallConnected:
+				outcome(st.Call, true)
+			case voipkit.CallTerminated:
+				outcome(st.Call, false)
+			}
+		}
+	}()
+
+	baseline := sample()
+	fmt.Printf("calls %d, srtp %v, codec %s, ramp %.0f/s, hold %v, GOMAXPROCS %d\n",
+		o.calls, o.srtp, o.codec, o.ramp, o.duration, runtime.GOMAXPROCS(0))
+
+	// Setup: dial at the ramp rate; each call reports on its channel.
+	target := callee.URI("load")
+	ctx := context.Background()
+	setupStart := time.Now()
+	cpuSetup0 := cpuTime()
+	var (
+		callsMu sync.Mutex
+		calls   []*voipkit.Call
+		wg      sync.WaitGroup
+	)
+	interval := time.Duration(float64(time.Second) / o.ramp)
+	for i := 0; i < o.calls; i++ {
+		if d := time.Until(setupStart.Add(time.Duration(i) * interval)); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ch := make(chan bool, 1)
+			c, err := caller.Dial(ctx, target, voipkit.WithSource(newSource(o.silence, 1000)))
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			mu.Lock()
+			if ok, seen := early[c]; seen {
+				delete(early, c)
+				ch <- ok
+			} else {
+				pending[c] = ch
+			}
+			mu.Unlock()
+			callsMu.Lock()
+			calls = append(calls, c)
+			callsMu.Unlock()
+			select {
+			case ok := <-ch:
+				if ok {
+					connected.Add(1)
+					lastConn.Store(time.Now().UnixNano())
+				} else {
+					failed.Add(1)
+				}
+			case <-time.After(o.setupWait):
+				failed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	setupCPU := cpuTime() - cpuSetup0
+	nConn := int(connected.Load())
+	setupElapsed := time.Duration(lastConn.Load() - setupStart.UnixNano())
+	if nConn == 0 {
+		return fmt.Errorf("no call was set up (%d failed)", failed.Load())
+	}
+
+	// Hold: measure steady-state cost.
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	time.Sleep(time.Second) // let the jitter buffers settle before measuring
+	holdStart := time.Now()
+	cpuHold0 := cpuTime()
+	before := sumStats(calls, callee.Calls())
+	time.Sleep(o.duration)
+	holdCPU := cpuTime() - cpuHold0
+	holdElapsed := time.Since(holdStart)
+	after := sumStats(calls, callee.Calls())
+	if o.cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	mid := sample() // after the window: a forced GC of a big heap is slow
+	alive := 0
+	for _, c := range calls {
+		if c.State() == voipkit.CallConnected {
+			alive++
+		}
+	}
+
+	// Tear down.
+	hangStart := time.Now()
+	sem := make(chan struct{}, 64)
+	for _, c := range calls {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = c.Hangup(hctx)
+			_ = c.Wait(hctx)
+		}()
+	}
+	wg.Wait()
+	hangElapsed := time.Since(hangStart)
+
+	// Report.
+	// A call-second is one second of a call, both ends sending 50
+	// packets per second. When the machine saturates the senders fall
+	// behind, so CPU is also divided by the call-seconds actually carried
+	// (packets sent / 100).
+	callSeconds := float64(nConn) * holdElapsed.Seconds()
+	sentHold := after.sent - before.sent
+	carried := float64(sentHold) / (2 * 50)
+	cpuPerCallSec := float64(holdCPU.Milliseconds()) / callSeconds // ms of CPU per call-second
+	cpuPerCarried := float64(holdCPU.Milliseconds()) / max(carried, 1)
+	expected := after.received - before.received + after.lost - before.lost
+	lateLost := (after.lost - before.lost) + (after.late - before.late)
+	fmt.Println()
+	fmt.Println("voipkit load test")
+	fmt.Printf("  calls set up / failed      %d / %d (callee answered %d; still connected at end of hold %d)\n",
+		nConn, failed.Load(), calleeAnswered.Load(), alive)
+	fmt.Printf("  setup                      %v for %d calls: %.1f calls/s (CPU %v)\n",
+		setupElapsed.Round(time.Millisecond), nConn, float64(nConn)/setupElapsed.Seconds(), setupCPU.Round(time.Millisecond))
+	fmt.Printf("  hold CPU (user+sys)        %v over %v = %.2f cores\n",
+		holdCPU.Round(time.Millisecond), holdElapsed.Round(time.Millisecond), holdCPU.Seconds()/holdElapsed.Seconds())
+	fmt.Printf("  CPU per call               %.3f ms per call-second; calls per core %.0f\n", cpuPerCallSec, 1000/cpuPerCallSec)
+	fmt.Printf("  packet rate achieved       %.1f%% of 50/s per end (sender skipped %d frames); %.3f ms CPU per carried call-second, calls per core %.0f\n",
+		100*carried/callSeconds, after.skipped-before.skipped, cpuPerCarried, 1000/cpuPerCarried)
+	fmt.Printf("  packets (both ends, hold)  sent %d, received %d, lost %d, late %d, concealed %d\n",
+		after.sent-before.sent, after.received-before.received, after.lost-before.lost, after.late-before.late,
+		after.concealed-before.concealed)
+	fmt.Printf("  packets (both ends, total) sent %d, received %d, lost %d, late %d, concealed %d\n",
+		after.sent, after.received, after.lost, after.late, after.concealed)
+	if expected > 0 {
+		fmt.Printf("  late+lost (hold)           %.3f%%\n", 100*float64(lateLost)/float64(expected))
+	}
+	fmt.Printf("  SRTP auth failures         %d (replays %d)\n", after.authFail, after.replays)
+	fmt.Printf("  heap in use per call       %.1f KiB (%.1f MiB total above idle)\n",
+		float64(mid.heap-baseline.heap)/1024/float64(nConn), float64(mid.heap-baseline.heap)/(1<<20))
+	fmt.Printf("  goroutines per call        %.1f (%d above idle)\n",
+		float64(mid.goroutines-baseline.goroutines)/float64(nConn), mid.goroutines-baseline.goroutines)
+	fmt.Printf("  hang up                    %v\n", hangElapsed.Round(time.Millisecond))
+	fmt.Printf("RESULT calls=%d srtp=%v setup_rate=%.1f cpu_ms_per_call_s=%.3f calls_per_core=%.0f rate_pct=%.1f cpu_ms_per_carried_s=%.3f late_lost_pct=%.3f heap_kib_per_call=%.1f goroutines_per_call=%.1f auth_fail=%d failed=%d\n",
+		nConn, o.srtp, float64(nConn)/setupElapsed.Seconds(), cpuPerCallSec, 1000/cpuPerCallSec, 100*carried/callSeconds, cpuPerCarried,
+		100*float64(lateLost)/float64(max(expected, 1)), float64(mid.heap-baseline.heap)/1024/float64(nConn),
+		float64(mid.goroutines-baseline.goroutines)/float64(nConn), after.authFail, failed.Load())
+
+	_ = caller.Close()
+	_ = callee.Close()
+	drain.Wait()
+	return nil
+}
+
+// newSource returns the audio one side of a call sends.
+func newSource(silence bool, freq float64) voipkit.AudioSource {
+	if silence {
+		return audio.Silence{}
+	}
+	return audio.NewTone(0.3, freq)
+}
+
+type totals struct {
+	sent, received, lost, late, concealed uint64
+	authFail, replays, skipped            uint64
+}
+
+// sumStats adds up the media statistics of both ends of every call.
+func sumStats(callerCalls, calleeCalls []*voipkit.Call) totals {
+	var t totals
+	add := func(c *voipkit.Call) {
+		s := c.Stats()
+		t.sent += s.PacketsSent
+		t.received += s.PacketsReceived
+		t.lost += s.PacketsLost
+		t.late += s.Late
+		t.concealed += s.Concealed
+		t.authFail += s.SRTPAuthFailures
+		t.replays += s.SRTPReplays
+		t.skipped += s.SendSkipped
+	}
+	for _, c := range callerCalls {
+		add(c)
+	}
+	for _, c := range calleeCalls {
+		add(c)
+	}
+	return t
+}
+
+type snapshot struct {
+	heap       uint64
+	goroutines int
+}
+
+// sample collects garbage and reads the heap in use and goroutine count.
+func sample() snapshot {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return snapshot{heap: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
+}
+
+// cpuTime returns the user plus system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// raiseFileLimit lifts the soft open-files limit to the hard limit.
+func raiseFileLimit() (soft, hard uint64, err error) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 0, 0, err
+	}
+	if rl.Cur < rl.Max {
+		want := rl
+		want.Cur = rl.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+			return uint64(rl.Cur), uint64(rl.Max), err
+		}
+		rl = want
+	}
+	return uint64(rl.Cur), uint64(rl.Max), nil
+}

@@ -180,3 +180,30 @@ func TestInteropSippUPDATEBeforeAnswer(t *testing.T) {
 	requireSippOK(t, s.Wait(ctx))
 	waitEvent(t, p, &cur, 5*time.Second, callState(in.Call, CallTerminated))
 }
+
+// TestInteropSipp302: sipp redirects our call with 302; we follow the
+// Contact to another Phone, which answers.
+func TestInteropSipp302(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{})
+	carol := newTestPhone(t, Config{AutoAnswer: AutoAnswerPolicy{Always: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_302", "-key", "contact", carol.URI("carol"))
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	if u := c.RemoteURI(); u.Port != carol.SIPPort() {
+		t.Fatalf("call connected to %s, want carol", u.String())
+	}
+	requireSippOK(t, s.Wait(ctx))
+	// Mid-call UPDATE with a fresh offer is answered by the peer Phone.
+	if err := c.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Hangup(ctx)
+}

@@ -425,6 +425,13 @@ func (c *Call) watchDialog(d *sip.Dialog) {
 	c.mu.Unlock()
 	d.SetCredentials(c.cfg.Credentials)
 	d.SetRequestHandler(c.handleInDialog(d))
+	d.SetAckHandler(func(answer []byte) {
+		if err := c.media.SetRemoteAnswer(answer); err != nil {
+			c.log.Info("call: SDP answer in ACK refused", "id", c.id, "err", err)
+			return
+		}
+		c.updateRemoteHold()
+	})
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

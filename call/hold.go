@@ -156,3 +156,28 @@ func (c *Call) updateRemoteHold() {
 		c.notifyHold()
 	}
 }
+
+// Update sends an UPDATE with a fresh offer of the current session (RFC
+// 3311), e.g. after a local change, and applies the answer.
+func (c *Call) Update(ctx context.Context) error {
+	c.mu.Lock()
+	d, state := c.dialog, c.state
+	c.mu.Unlock()
+	if d == nil || state != StateConnected {
+		return fmt.Errorf("%w: %s", ErrInvalidState, state)
+	}
+	offer, err := c.media.CreateOffer()
+	if err != nil {
+		return fmt.Errorf("call: UPDATE offer: %w", err)
+	}
+	res, err := d.Update(ctx, offer)
+	if err != nil {
+		return fmt.Errorf("call: UPDATE: %w", err)
+	}
+	if body := res.Body(); len(body) > 0 {
+		if err := c.media.SetRemoteAnswer(body); err != nil {
+			return fmt.Errorf("call: UPDATE answer: %w", err)
+		}
+	}
+	return nil
+}

@@ -53,20 +53,21 @@ type RequestHandler func(req *Request, tx gsip.ServerTransaction)
 // Dialog is an established INVITE dialog (RFC 3261 §12). It is safe for
 // concurrent use.
 type Dialog struct {
-	ua        *UA
-	callID    string
-	localTag  string
-	remoteTag string
-	local     *gsip.FromHeader // our identity with our tag, as From of our requests
-	remote    *gsip.ToHeader   // peer identity with its tag, as To of our requests
-	contact   URI
-	tp        Transport
-	auth      *authSession
-	outbound  string // destination for requests when there is no route set
-	isCaller  bool   // we sent the initial INVITE (owner of the Call-ID)
-	timer     SessionTimer
-	peerAllow []string
-	refreshed chan struct{}
+	ua         *UA
+	callID     string
+	localTag   string
+	remoteTag  string
+	local      *gsip.FromHeader // our identity with our tag, as From of our requests
+	remote     *gsip.ToHeader   // peer identity with its tag, as To of our requests
+	contact    URI
+	tp         Transport
+	auth       *authSession
+	outbound   string // destination for requests when there is no route set
+	isCaller   bool   // we sent the initial INVITE (owner of the Call-ID)
+	timer      SessionTimer
+	peerAllow  []string
+	refreshed  chan struct{}
+	ackHandler func(answer []byte)
 
 	mu           sync.Mutex
 	remoteTarget URI
@@ -301,6 +302,22 @@ func (d *Dialog) markAcked() {
 
 func (d *Dialog) ackReceived(req *gsip.Request) {
 	d.markAcked()
+	if body := req.Body(); len(body) > 0 {
+		d.mu.Lock()
+		h := d.ackHandler
+		d.mu.Unlock()
+		if h != nil {
+			h(body)
+		}
+	}
+}
+
+// SetAckHandler installs what takes the SDP answer carried by an ACK, the
+// last step of an offer-less (re-)INVITE where our 2xx held the offer.
+func (d *Dialog) SetAckHandler(h func(answer []byte)) {
+	d.mu.Lock()
+	d.ackHandler = h
+	d.mu.Unlock()
 }
 
 // resendAck answers a retransmitted 2xx with the ACK we sent before.

@@ -207,3 +207,28 @@ func TestInteropSipp302(t *testing.T) {
 	}
 	_ = c.Hangup(ctx)
 }
+
+// TestInteropSippUPDATEBeforeAnswerSent: after sipp's 180 we send an UPDATE
+// with a new offer in the early dialog; sipp answers it, then the INVITE.
+func TestInteropSippUPDATEBeforeAnswerSent(t *testing.T) {
+	leakCheck(t)
+	peertest.Require(t, "sipp")
+	p := newTestPhone(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := peertest.StartSipp(ctx, t, "uas_early_update")
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallRinging))
+	if err := c.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
+	if err := c.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	requireSippOK(t, s.Wait(ctx))
+}

@@ -238,7 +238,8 @@ type Call struct {
 	answer     []byte // SDP answer prepared for an incoming call
 	localHold  bool
 	remoteHold bool
-	peerMsg    peerMessage // the INVITE (incoming) or final response (outgoing)
+	peerMsg    peerMessage      // the INVITE (incoming) or final response (outgoing)
+	early      *sip.EarlyDialog // the callee's early dialog, before the answer
 	done       chan struct{}
 	wg         sync.WaitGroup
 

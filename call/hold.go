@@ -159,18 +159,27 @@ func (c *Call) updateRemoteHold() {
 
 // Update sends an UPDATE with a fresh offer of the current session (RFC
 // 3311), e.g. after a local change, and applies the answer.
+//
+// Before the answer, on an outgoing call that has had a provisional
+// response, the UPDATE goes in the early dialog (RFC 3311 §5.1).
 func (c *Call) Update(ctx context.Context) error {
 	c.mu.Lock()
-	d, state := c.dialog, c.state
+	d, early, state := c.dialog, c.early, c.state
 	c.mu.Unlock()
-	if d == nil || state != StateConnected {
+	var send func(context.Context, []byte) (*sip.Response, error)
+	switch {
+	case d != nil && state == StateConnected:
+		send = d.Update
+	case d == nil && early != nil && (state == StateRinging || state == StateEarlyMedia):
+		send = early.Update
+	default:
 		return fmt.Errorf("%w: %s", ErrInvalidState, state)
 	}
 	offer, err := c.media.CreateOffer()
 	if err != nil {
 		return fmt.Errorf("call: UPDATE offer: %w", err)
 	}
-	res, err := d.Update(ctx, offer)
+	res, err := send(ctx, offer)
 	if err != nil {
 		return fmt.Errorf("call: UPDATE: %w", err)
 	}

@@ -49,6 +49,11 @@ func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
 			Target: o.Target, From: o.From, DisplayName: o.DisplayName, Proxy: o.Proxy,
 			Credentials: o.Credentials, Body: offer, Headers: o.Headers,
 			OnProvisional:  c.onProvisional,
+			OnEarlyDialog: func(e *sip.EarlyDialog) {
+				c.mu.Lock()
+				c.early = e
+				c.mu.Unlock()
+			},
 			SessionExpires: o.SessionExpires, MinSE: o.MinSE,
 		})
 		next, ok := redirectTarget(res, err)

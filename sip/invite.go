@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gsip "github.com/emiago/sipgo/sip"
@@ -34,6 +35,9 @@ type InviteOptions struct {
 	// OnProvisional receives 1xx responses (except 100) on the calling
 	// goroutine.
 	OnProvisional func(*Response)
+	// OnEarlyDialog receives the early dialog of each provisional response
+	// with a new To tag, for UPDATE before the answer.
+	OnEarlyDialog func(*EarlyDialog)
 	// SessionExpires asks for a session timer (RFC 4028) of this interval;
 	// zero leaves session timers out. MinSE is our minimum (default 90 s).
 	SessionExpires, MinSE time.Duration
@@ -97,8 +101,23 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 	tooSmall := 0
 	fresh := false
 	for round := 0; ; round++ {
-		prackSeq := req.CSeq().SeqNo
-		res, err := u.inviteOnceAuth(ctx, req, o.OnProvisional, auth, &prackSeq)
+		var prackSeq atomic.Uint32
+		prackSeq.Store(req.CSeq().SeqNo)
+		onProv := o.OnProvisional
+		if o.OnEarlyDialog != nil {
+			seen := map[string]bool{}
+			inv := req
+			onProv = func(res *gsip.Response) {
+				if tag, ok := res.To().Params.Get("tag"); ok && !seen[tag] {
+					seen[tag] = true
+					o.OnEarlyDialog(&EarlyDialog{ua: u, inv: inv, res: res, auth: auth, cseq: &prackSeq})
+				}
+				if o.OnProvisional != nil {
+					o.OnProvisional(res)
+				}
+			}
+		}
+		res, err := u.inviteOnceAuth(ctx, req, onProv, auth, &prackSeq)
 		if err != nil && res == nil {
 			return nil, nil, err
 		}
@@ -106,7 +125,7 @@ func (u *UA) Invite(ctx context.Context, o InviteOptions) (*Dialog, *Response, e
 			d := u.confirmClientDialog(req, res, tp, dest, auth, contact)
 			// Later requests in the dialog go above the PRACKs' CSeqs.
 			d.mu.Lock()
-			d.localSeq = max(d.localSeq, prackSeq)
+			d.localSeq = max(d.localSeq, prackSeq.Load())
 			d.mu.Unlock()
 			if err != nil { // answered after we cancelled: hang up at once
 				bctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -161,7 +180,7 @@ func (u *UA) inviteOnce(ctx context.Context, req *gsip.Request, onProvisional fu
 
 // inviteOnceAuth is inviteOnce that also acknowledges reliable provisional
 // responses with PRACK, using auth and advancing *cseq.
-func (u *UA) inviteOnceAuth(ctx context.Context, req *gsip.Request, onProvisional func(*gsip.Response), auth *authSession, cseq *uint32) (*gsip.Response, error) {
+func (u *UA) inviteOnceAuth(ctx context.Context, req *gsip.Request, onProvisional func(*gsip.Response), auth *authSession, cseq *atomic.Uint32) (*gsip.Response, error) {
 	lastRSeq := map[string]uint32{} // per early dialog (To tag)
 	tx, err := u.cli.TransactionRequest(context.Background(), req, noBuild)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gsip "github.com/emiago/sipgo/sip"
@@ -28,10 +29,10 @@ func isReliable(res *gsip.Response) (uint32, bool) {
 	return uint32(n), true
 }
 
-// sendPrack acknowledges a reliable provisional response inside the early
-// dialog it creates (RFC 3262 §7.2): Request-URI from its Contact, route
-// set from its Record-Route, the INVITE's next CSeq and RAck.
-func (u *UA) sendPrack(inv *gsip.Request, res *gsip.Response, rseq uint32, auth *authSession, cseq *uint32) {
+// earlyRequest builds a request inside the early dialog a provisional
+// response created (RFC 3262 §7.2, RFC 3311 §5.1): Request-URI from its
+// Contact, route set from its Record-Route, To with its tag.
+func (u *UA) earlyRequest(method gsip.RequestMethod, inv *gsip.Request, res *gsip.Response, seq uint32) *gsip.Request {
 	target := inv.Recipient
 	if c := res.Contact(); c != nil {
 		target = c.Address
@@ -52,7 +53,7 @@ func (u *UA) sendPrack(inv *gsip.Request, res *gsip.Response, rseq uint32, auth 
 		dest = hostPort(target)
 		tp = uriTransport(target, tp)
 	}
-	req := u.newRequest(gsip.PRACK, target, tp, dest)
+	req := u.newRequest(method, target, tp, dest)
 	for _, r := range routes {
 		req.AppendHeader(&gsip.RouteHeader{Address: r})
 	}
@@ -60,8 +61,13 @@ func (u *UA) sendPrack(inv *gsip.Request, res *gsip.Response, rseq uint32, auth 
 	to := res.To()
 	req.AppendHeader(&gsip.ToHeader{DisplayName: to.DisplayName, Address: to.Address, Params: to.Params.Clone()})
 	req.AppendHeader(gsip.HeaderClone(inv.CallID()))
-	*cseq++
-	req.AppendHeader(&gsip.CSeqHeader{SeqNo: *cseq, MethodName: gsip.PRACK})
+	req.AppendHeader(&gsip.CSeqHeader{SeqNo: seq, MethodName: method})
+	return req
+}
+
+// sendPrack acknowledges a reliable provisional response.
+func (u *UA) sendPrack(inv *gsip.Request, res *gsip.Response, rseq uint32, auth *authSession, cseq *atomic.Uint32) {
+	req := u.earlyRequest(gsip.PRACK, inv, res, cseq.Add(1))
 	req.AppendHeader(gsip.NewHeader("RAck", fmt.Sprintf("%d %d INVITE", rseq, inv.CSeq().SeqNo)))
 	req.SetBody(nil)
 	u.wg.Add(1)
@@ -73,4 +79,34 @@ func (u *UA) sendPrack(inv *gsip.Request, res *gsip.Response, rseq uint32, auth 
 			u.log.Debug("sip: PRACK", "err", err)
 		}
 	}()
+}
+
+// EarlyDialog is the dialog a provisional response with a To tag creates
+// before the call is answered. It is safe for concurrent use.
+type EarlyDialog struct {
+	ua   *UA
+	inv  *gsip.Request
+	res  *gsip.Response
+	auth *authSession
+	cseq *atomic.Uint32
+}
+
+// Update sends an UPDATE with a new offer in the early dialog (RFC 3311
+// §5.1) and returns the final response; a non-2xx is a *StatusError.
+func (e *EarlyDialog) Update(ctx context.Context, body []byte) (*Response, error) {
+	req := e.ua.earlyRequest(gsip.UPDATE, e.inv, e.res, e.cseq.Add(1))
+	req.AppendHeader(&gsip.ContactHeader{Address: e.ua.ContactURI(e.inv.From().Address.User, Transport(e.inv.Transport())), Params: gsip.NewParams()})
+	if len(body) > 0 {
+		ct := gsip.ContentTypeHeader("application/sdp")
+		req.AppendHeader(&ct)
+	}
+	req.SetBody(body)
+	res, err := e.ua.transact(ctx, req, e.auth, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	if !res.IsSuccess() {
+		return res, statusError(res)
+	}
+	return res, nil
 }

@@ -48,7 +48,7 @@ func (c *Call) runInvite(ctx context.Context, o DialOptions, offer []byte) {
 		d, res, err = c.cfg.UA.Invite(ctx, sip.InviteOptions{
 			Target: o.Target, From: o.From, DisplayName: o.DisplayName, Proxy: o.Proxy,
 			Credentials: o.Credentials, Body: offer, Headers: o.Headers,
-			OnProvisional:  c.onProvisional,
+			OnProvisional: c.onProvisional,
 			OnEarlyDialog: func(e *sip.EarlyDialog) {
 				c.mu.Lock()
 				c.early = e

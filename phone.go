@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/voipkit/voipkit/audio"
 	"github.com/voipkit/voipkit/call"
 	"github.com/voipkit/voipkit/media"
 	"github.com/voipkit/voipkit/sip"
@@ -134,6 +135,9 @@ type Config struct {
 	AutoAnswer AutoAnswerPolicy
 	// Forward redirects incoming calls with 302.
 	Forward ForwardPolicy
+	// CallWaitingBeep plays a short 440 Hz beep into connected calls (to
+	// the local user only) when another call comes in.
+	CallWaitingBeep bool
 	// AutoHold puts connected calls on hold when another call is dialled
 	// or answered, as a desk phone does.
 	AutoHold bool
@@ -471,6 +475,13 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	if replaced != nil {
 		p.acceptReplacement(c, replaced)
 		return
+	}
+	if waiting > 0 && p.cfg.CallWaitingBeep {
+		for _, other := range p.Calls() {
+			if other != c && other.State() == call.StateConnected {
+				other.PlayLocal(audio.NewToneFor(300*time.Millisecond, 0.25, 440))
+			}
+		}
 	}
 	p.afterIncoming(c, acc, req)
 }

@@ -2,10 +2,12 @@ package voipkit
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/voipkit/voipkit/audio"
 	"github.com/voipkit/voipkit/internal/peertest"
 )
 
@@ -200,4 +202,41 @@ func TestCustomHeaders(t *testing.T) {
 		t.Fatalf("callee's User-Agent = %q", got)
 	}
 	_ = c.Hangup(ctx)
+}
+
+// TestCallWaitingBeep: a second incoming call beeps into the connected
+// call's audio for the local user only.
+func TestCallWaitingBeep(t *testing.T) {
+	leakCheck(t)
+	a, x := newTestPhone(t, Config{}), newTestPhone(t, Config{})
+	b := newTestPhone(t, Config{CallWaitingBeep: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cb := 0
+	first := dialPeer(t, ctx, a, b)
+	in1 := waitEvent(t, b, &cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	heard := audio.NewCapture(8000, 10*time.Second)
+	in1.Call.SetSink(heard)
+	if err := in1.Call.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitCaptured(t, heard, 500*time.Millisecond, 5*time.Second)
+	before := heard.Len()
+	second := dialPeer(t, ctx, x, b)
+	in2 := waitEvent(t, b, &cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
+	if !in2.Waiting {
+		t.Fatal("second call not flagged as waiting")
+	}
+	waitCaptured(t, heard, heard.Duration()+time.Second, 5*time.Second)
+	s := heard.Samples()[before:]
+	best := 0.0
+	for i := 0; i+800 <= len(s); i += 400 {
+		best = max(best, math.Sqrt(audio.Goertzel(s[i:i+800], 8000, 440)))
+	}
+	if best < 0.15 {
+		t.Fatalf("no call-waiting beep heard: 440 Hz level %.3f", best)
+	}
+	_ = in2.Call.Reject(486, "Busy Here")
+	_ = first.Hangup(ctx)
+	_ = second
 }

@@ -27,6 +27,8 @@ type route struct {
 	play  *playback
 	rec   *audio.WAVRecorder
 	ended bool
+	// overlay mixes a local-only sound (PlayLocal) into the sink.
+	overlay *overlaySink
 }
 
 // apply installs the current chain. Called with r.mu held.
@@ -40,6 +42,17 @@ func (r *route) apply(c *Call) {
 	}
 	if r.play != nil {
 		src = r.play
+	}
+	if r.overlay != nil {
+		r.overlay.mu.Lock()
+		r.overlay.sink = sink
+		done := r.overlay.done
+		r.overlay.mu.Unlock()
+		if done {
+			r.overlay = nil
+		} else {
+			sink = r.overlay
+		}
 	}
 	if r.rec != nil {
 		src = &teeSource{src: src, rec: r.rec.Local()}

@@ -179,6 +179,9 @@ type Phone struct {
 	dnd         bool
 	blocked     map[string]bool
 	lastDialled string
+	lines       map[int]*Call
+	lineOf      map[*Call]int
+	current     *Call
 
 	pres presenceState // watches and presence publication (presence.go)
 }
@@ -193,7 +196,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 1024
 	}
-	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, ready: make(chan struct{}), dnd: cfg.DoNotDisturb, blocked: map[string]bool{}}
+	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, lines: map[int]*Call{}, lineOf: map[*Call]int{}, ready: make(chan struct{}), dnd: cfg.DoNotDisturb, blocked: map[string]bool{}}
 	for _, b := range cfg.Blocklist {
 		p.blocked[normalizeCaller(b)] = true
 	}
@@ -273,6 +276,7 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 			if p.cfg.AutoHold {
 				p.holdOthers(ctx, c)
 			}
+			p.SetCurrent(c)
 		},
 		Media: media.Config{
 			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
@@ -314,6 +318,7 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})
 		p.mu.Lock()
 		delete(p.calls, e.Call)
+		p.dropLine(e.Call)
 		p.mu.Unlock()
 		// Reap the call's goroutines off the notifying goroutine.
 		p.goTracked(func() {
@@ -400,6 +405,8 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	}
 	p.mu.Lock()
 	p.calls[c] = s.account
+	p.addLine(c)
+	p.current = c
 	p.mu.Unlock()
 	if ctx.Done() != nil {
 		// Cancelling ctx before the answer cancels the call.
@@ -464,6 +471,7 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 		}
 	}
 	p.calls[c] = acc
+	p.addLine(c)
 	p.mu.Unlock()
 	if replaced == nil && p.screen(c, acc) {
 		return

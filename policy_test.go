@@ -137,6 +137,12 @@ func TestLinesCallWaitingAndBusyForward(t *testing.T) {
 	if len(b.Calls()) != 2 {
 		t.Fatalf("b has %d calls", len(b.Calls()))
 	}
+	if l1, l2 := b.LineOf(in1.Call), b.LineOf(in2.Call); l1 != 1 || l2 != 2 {
+		t.Fatalf("lines %d and %d, want 1 and 2", l1, l2)
+	}
+	if b.Current() != in2.Call || b.Line(1) != in1.Call || len(b.Lines()) != 2 {
+		t.Fatalf("current call or line table wrong: current %p, lines %v", b.Current(), b.Lines())
+	}
 
 	// A third call exceeds MaxCalls: forwarded (302) to carol, who answers.
 	third, err := a.Dial(ctx, b.URI("bob"))
@@ -154,6 +160,10 @@ func TestLinesCallWaitingAndBusyForward(t *testing.T) {
 	}
 	for _, c := range []*Call{first, second, third} {
 		_ = c.Hangup(ctx)
+	}
+	waitEvent(t, b, &cb, 5*time.Second, callState(in1.Call, CallTerminated))
+	if b.LineOf(in1.Call) != 0 || b.Line(1) != nil {
+		t.Fatal("line 1 not freed after its call ended")
 	}
 }
 

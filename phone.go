@@ -135,6 +135,9 @@ type Config struct {
 	AutoAnswer AutoAnswerPolicy
 	// Forward redirects incoming calls with 302.
 	Forward ForwardPolicy
+	// PickupCode is the PBX feature code Pickup dials before the
+	// extension (e.g. "*8"); empty: pick up with INVITE/Replaces instead.
+	PickupCode string
 	// CallWaitingBeep plays a short 440 Hz beep into connected calls (to
 	// the local user only) when another call comes in.
 	CallWaitingBeep bool

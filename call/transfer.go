@@ -88,9 +88,14 @@ func (c *Call) TransferAttended(ctx context.Context, consult *Call) error {
 // dialog, for matching an INVITE with Replaces.
 func (c *Call) ReplacesTarget() (callID, localTag, remoteTag string, ok bool) {
 	c.mu.Lock()
-	d := c.dialog
+	d, early, state := c.dialog, c.early, c.state
 	c.mu.Unlock()
 	if d == nil {
+		// An outgoing call still ringing can be replaced too: that is how
+		// another phone picks it up.
+		if early != nil && (state == StateRinging || state == StateEarlyMedia) {
+			return early.CallID(), early.LocalTag(), early.RemoteTag(), true
+		}
 		return "", "", "", false
 	}
 	return d.CallID(), d.LocalTag(), d.RemoteTag(), true

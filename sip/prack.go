@@ -110,3 +110,19 @@ func (e *EarlyDialog) Update(ctx context.Context, body []byte) (*Response, error
 	}
 	return res, nil
 }
+
+// CallID, LocalTag and RemoteTag identify the early dialog (for an INVITE
+// with Replaces that picks the call up, RFC 3891).
+func (e *EarlyDialog) CallID() string { return string(*e.inv.CallID()) }
+
+// LocalTag returns our tag (the INVITE's From tag).
+func (e *EarlyDialog) LocalTag() string {
+	tag, _ := e.inv.From().Params.Get("tag")
+	return tag
+}
+
+// RemoteTag returns the callee's tag from its provisional response.
+func (e *EarlyDialog) RemoteTag() string {
+	tag, _ := e.res.To().Params.Get("tag")
+	return tag
+}

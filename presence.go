@@ -84,6 +84,9 @@ type presenceState struct {
 	mu      sync.Mutex
 	watches map[*Watch]struct{}
 	pub     *sip.Publication
+	// notifier is our presence as told to direct watchers
+	// (presence_notifier.go).
+	notifier presenceNotifier
 }
 
 // WatchOption adjusts a watch.
@@ -145,7 +148,8 @@ func (w *Watch) isClosed() bool {
 
 // WatchPresence subscribes to target's presence (a number, user, user@host
 // or sip: URI, as for Dial). Each notification arrives as a PresenceEvent;
-// malformed documents as SubscriptionErrorEvent.
+// malformed documents as SubscriptionErrorEvent. Without an account the
+// subscription goes peer to peer and target must name a host.
 func (p *Phone) WatchPresence(ctx context.Context, target string, opts ...WatchOption) (*Watch, error) {
 	return p.watch(ctx, eventPresence, target, []string{presence.ContentTypePIDF}, opts)
 }
@@ -187,26 +191,32 @@ func (p *Phone) watch(ctx context.Context, event, target string, accept []string
 		o(&s)
 	}
 	acc, err := p.presenceAccount(s.account)
-	if err != nil {
+	if err != nil && (event != eventPresence || s.account != nil || !errors.Is(err, ErrNoAccount)) {
 		return nil, err
 	}
-	uri := acc.aor
+	// Without an account a presence watch goes peer to peer.
+	o := sip.SubscribeOptions{
+		From: sip.URI{Scheme: "sip", User: "anonymous", Host: p.ua.Host()}, Event: event, Accept: accept,
+		Expires: subscriptionExpires,
+	}
+	domain := ""
+	if acc != nil {
+		o.Target, o.From, o.DisplayName, o.Proxy, o.Credentials = acc.aor, acc.aor, acc.cfg.DisplayName, acc.server, acc.credentials()
+		domain = acc.domain()
+	}
 	if event != eventMessageSummary {
-		uri, err = sip.ParseTarget(target, acc.domain())
+		o.Target, err = sip.ParseTarget(target, domain)
 		if err != nil {
 			return nil, fmt.Errorf("voipkit: watch %s: %w", event, err)
 		}
 	}
-	w := &Watch{p: p, acc: acc, event: event, target: target, uri: uri.String()}
+	w := &Watch{p: p, acc: acc, event: event, target: target, uri: o.Target.String()}
 	if target == "" {
 		w.target = w.uri
 	}
-	sub, err := p.ua.Subscribe(ctx, sip.SubscribeOptions{
-		Target: uri, From: acc.aor, DisplayName: acc.cfg.DisplayName, Proxy: acc.server,
-		Credentials: acc.credentials(), Event: event, Accept: accept, Expires: subscriptionExpires,
-		Notify:  w.onNotify,
-		OnError: func(err error) { w.emitError(err) },
-	})
+	o.Notify = w.onNotify
+	o.OnError = func(err error) { w.emitError(err) }
+	sub, err := p.ua.Subscribe(ctx, o)
 	if err != nil {
 		return nil, fmt.Errorf("voipkit: watch %s %s: %w", event, w.uri, err)
 	}
@@ -352,14 +362,20 @@ func (h *inviteHandler) HandleNotify(n *sip.IncomingNotify) int {
 // Publish publishes our presence (PIDF with an RPID activity for
 // status and the note) for the first account and keeps it refreshed; a
 // later call replaces it. Unpublish, Shutdown and Close remove it.
+// Parties watching the Phone directly (peer to peer) are notified too;
+// without an account that is all Publish does.
 func (p *Phone) Publish(ctx context.Context, status presence.Status, note string) error {
 	acc, err := p.presenceAccount(nil)
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNoAccount) {
 		return err
 	}
-	body, err := presence.BuildPIDF(acc.aor.String(), status, note)
+	body, err := presence.BuildPIDF(p.presenceEntity(), status, note)
 	if err != nil {
 		return fmt.Errorf("voipkit: publish: %w", err)
+	}
+	p.setLocalPresence(status, note)
+	if acc == nil {
+		return nil
 	}
 	return p.publishRaw(ctx, acc, presence.ContentTypePIDF, body)
 }
@@ -415,7 +431,7 @@ func (p *Phone) closePresence(ctx context.Context) error {
 	}
 	p.pres.mu.Unlock()
 	var wg sync.WaitGroup
-	errs := make([]error, len(ws)+1)
+	errs := make([]error, len(ws)+2)
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
@@ -424,6 +440,7 @@ func (p *Phone) closePresence(ctx context.Context) error {
 		}()
 	}
 	errs[len(ws)] = p.Unpublish(ctx)
+	errs[len(ws)+1] = p.endWatchers(ctx)
 	wg.Wait()
 	return errors.Join(errs...)
 }

@@ -150,9 +150,10 @@ func NewUA(cfg Config) (*UA, error) {
 	u.srv.OnBye(u.onInDialog)
 	u.srv.OnCancel(u.onCancel)
 	u.srv.OnOptions(u.onOptions)
-	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER, gsip.SUBSCRIBE} {
+	for _, m := range []gsip.RequestMethod{gsip.INFO, gsip.UPDATE, gsip.PRACK, gsip.REFER} {
 		u.srv.OnRequest(m, u.onInDialog)
 	}
+	u.srv.OnRequest(gsip.SUBSCRIBE, u.onSubscribe)
 	u.srv.OnRequest(gsip.NOTIFY, u.onNotify)
 	u.srv.OnRequest(gsip.MESSAGE, u.onMessage)
 	u.srv.OnNoRoute(u.onNoRoute)

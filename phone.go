@@ -135,6 +135,10 @@ type Config struct {
 	AutoAnswer AutoAnswerPolicy
 	// Forward redirects incoming calls with 302.
 	Forward ForwardPolicy
+	// PresencePolicy decides whether a watcher (its URI) may subscribe
+	// to our presence when it asks us directly (no presence server).
+	// Nil accepts every watcher; refused ones get 603 Decline.
+	PresencePolicy func(watcher string) bool
 	// PickupCode is the PBX feature code Pickup dials before the
 	// extension (e.g. "*8"); empty: pick up with INVITE/Replaces instead.
 	PickupCode string

@@ -84,6 +84,12 @@ func (h *inviteHandler) HandleSubscribe(s *sip.IncomingSubscribe) int {
 	if s.Event() != eventPresence {
 		return 489
 	}
+	if pol := p.cfg.PresencePolicy; pol != nil {
+		from := s.From()
+		if !pol(from.String()) {
+			return 603
+		}
+	}
 	changed := make(chan struct{}, 1)
 	n := &p.pres.notifier
 	n.mu.Lock()

@@ -110,3 +110,29 @@ func TestPresenceWatchNeedsHostWithoutAccount(t *testing.T) {
 		t.Fatal("watch of a bare user without an account succeeded")
 	}
 }
+
+// TestPresencePolicyRefuses: a watcher the policy refuses gets 603.
+func TestPresencePolicyRefuses(t *testing.T) {
+	leakCheck(t)
+	asked := make(chan string, 1)
+	b := newTestPhone(t, Config{PresencePolicy: func(watcher string) bool { asked <- watcher; return false }})
+	a := newTestPhone(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w, err := a.WatchPresence(ctx, b.URI("bob"))
+	if err == nil {
+		_ = w.Close(ctx)
+		t.Fatal("refused watcher got a subscription")
+	}
+	select {
+	case who := <-asked:
+		if !strings.Contains(who, "anonymous") {
+			t.Fatalf("policy asked about %q", who)
+		}
+	default:
+		t.Fatal("policy was not consulted")
+	}
+	if n := b.DirectWatchers(); n != 0 {
+		t.Fatalf("%d watchers after refusal", n)
+	}
+}

@@ -9,9 +9,12 @@ import (
 	"github.com/voipkit/voipkit/sip"
 )
 
-// Event is one notification from a Phone: *RegistrationEvent,
-// *IncomingCallEvent, *CallStateEvent, *CallHoldEvent, *DTMFEvent,
-// *TransferEvent, *TransferRequestEvent or *CDREvent.
+// Event is one notification from a Phone. The concrete types are
+// *RegistrationEvent, *IncomingCallEvent, *CallStateEvent, *CallHoldEvent,
+// *DTMFEvent, *TransferEvent, *TransferRequestEvent, *CDREvent,
+// *MessageEvent, *MessageStatusEvent, *ComposingEvent, *PresenceEvent,
+// *BLFEvent, *MWIEvent, *SubscriptionErrorEvent, *VoiceActivityEvent and
+// *LevelEvent.
 type Event interface {
 	// Time is when the event happened.
 	Time() time.Time

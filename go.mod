@@ -15,6 +15,7 @@ require (
 )
 
 require (
+	github.com/gen2brain/malgo v0.11.24
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.3.2 // indirect

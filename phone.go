@@ -156,6 +156,19 @@ type Config struct {
 	// TransferPolicy decides whether the peer of a call may transfer us
 	// (an incoming REFER) to target. Nil accepts every transfer.
 	TransferPolicy func(c *Call, target string) bool
+	// TonePlan is the call-progress tone plan (tones.go). Zero: US
+	// (audio.PlanUS); audio.PlanEurope is the other built-in plan.
+	TonePlan TonePlan
+	// DisableLocalRingback turns off the ringback the Phone plays into
+	// the sink of an outgoing call ringing without early media.
+	DisableLocalRingback bool
+	// VADThreshold (dBFS) and VADHangover tune the voice activity
+	// detection behind VoiceActivityEvent. Zero: -40 dBFS and 300 ms.
+	VADThreshold float64
+	VADHangover  time.Duration
+	// LevelInterval, when positive, emits a LevelEvent per call direction
+	// for every LevelInterval of audio. Zero: off.
+	LevelInterval time.Duration
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 }
@@ -293,6 +306,7 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 			STUN: p.mediaSTUN(),
 		},
 		DTMFMethod: p.cfg.DTMFMethod,
+		Levels:     p.levelConfig(), // tones.go
 		Notify:     func(e call.Event) { p.onCallEvent(acc, e) },
 		Logger:     p.log,
 	}
@@ -315,6 +329,13 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 	if e.DTMF != nil {
 		p.emit(&DTMFEvent{eventBase: eventBase{now}, Call: e.Call, Digit: e.DTMF.Digit, Method: e.DTMF.Method, Duration: e.DTMF.Duration})
 		return
+	}
+	if e.Level != nil {
+		p.onLevel(e) // tones.go
+		return
+	}
+	if e.State == call.StateRinging && e.Prev != call.StateRinging {
+		p.onRinging(e) // tones.go
 	}
 	if e.HoldChanged {
 		p.emit(&CallHoldEvent{eventBase: eventBase{now}, Call: e.Call, LocalHold: e.LocalHold, RemoteHold: e.RemoteHold})

@@ -158,6 +158,9 @@ type Event struct {
 	// REFER); the owner places the new call and reports with
 	// NotifyTransfer.
 	Refer *ReferRequest
+	// Level is set for an event that reports voice activity or levels
+	// (Config.Levels; level.go); State equals Prev.
+	Level *LevelReport
 }
 
 // Config holds what every call of a phone shares.
@@ -180,6 +183,9 @@ type Config struct {
 	// else SIP INFO. DTMFInband also turns on in-band detection of the
 	// peer's digits (see Call.SetInbandDTMF).
 	DTMFMethod DTMFMethod
+	// Levels, when set, meters both directions of each call and reports
+	// voice activity (and periodic levels) as Events with Level set.
+	Levels *LevelConfig
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)
@@ -243,7 +249,8 @@ type Call struct {
 	done       chan struct{}
 	wg         sync.WaitGroup
 
-	route route // audio routing: conference, playback, recording (record.go)
+	route route      // audio routing: conference, playback, recording (record.go)
+	lv    levelState // level metering and VAD (level.go)
 }
 
 func newCall(cfg Config, dir Direction) *Call {

@@ -58,6 +58,7 @@ func (r *route) apply(c *Call) {
 		src = &teeSource{src: src, rec: r.rec.Local()}
 		sink = &teeSink{sink: sink, rec: r.rec.Remote()}
 	}
+	src, sink = c.tapLevels(src, sink) // level.go
 	c.media.SetSource(src)
 	c.media.SetSink(sink)
 }

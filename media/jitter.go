@@ -949,3 +949,18 @@ func (e *jbEstimator) quantile(q float64) time.Duration {
 
 // peak returns the delay (above base) of the slowest recent packet.
 func (e *jbEstimator) peak() time.Duration { return e.maxT - e.base }
+
+// PeekNext copies the payload of the first stored audio packet still to
+// play into dst and returns its length and payload type, without changing
+// any state; ok is false when none is stored. Concealment uses it for
+// in-band FEC.
+func (j *jitterBuffer) PeekNext(dst []byte) (n int, pt uint8, ok bool) {
+	for e := j.next; e <= j.highest; e++ {
+		s := &j.slots[e&j.mask]
+		if !s.used || s.seq != e || s.skip {
+			continue
+		}
+		return copy(dst, s.buf), s.pt, true
+	}
+	return 0, 0, false
+}

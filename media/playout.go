@@ -224,7 +224,21 @@ func (p *player) conceal() time.Duration {
 	}
 	p.quiet = false
 	if p.lastDec >= 0 {
-		if c := p.decoders[p.lastDec].conceal; c != nil {
+		d := &p.decoders[p.lastDec]
+		if f, ok := d.dec.(fecDecoder); ok {
+			// In-band FEC: the next packet may carry this frame.
+			p.s.jbMu.Lock()
+			n, pt, ok := p.s.jb.PeekNext(p.payload2)
+			p.s.jbMu.Unlock()
+			if ok && pt == d.pt && n > 0 {
+				if m, err := f.DecodeFEC(p.outbuf[:maxDecodedSamples], p.payload2[:n]); err == nil && m > 0 {
+					p.s.ctr.fecRecovered.Add(1)
+					p.write(p.outbuf[:m], p.lastRate)
+					return durationOf(m/p.lastCh, p.lastRate)
+				}
+			}
+		}
+		if c := d.conceal; c != nil {
 			if n, err := c.Conceal(p.outbuf[:maxDecodedSamples]); err == nil && n > 0 {
 				p.write(p.outbuf[:n], p.lastRate)
 				return durationOf(n/p.lastCh, p.lastRate)

@@ -10,6 +10,12 @@ type concealer interface {
 	Conceal(dst []int16) (int, error)
 }
 
+// fecDecoder is a decoder that can rebuild a lost frame from the in-band
+// forward error correction carried by the packet after it (Opus).
+type fecDecoder interface {
+	DecodeFEC(dst []int16, next []byte) (int, error)
+}
+
 // Waveform concealment parameters, in the spirit of ITU-T G.711
 // Appendix I. Durations are in milliseconds, scaled to the sample rate.
 const (

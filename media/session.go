@@ -472,6 +472,7 @@ func (s *Session) Stats() Stats {
 		PacketsLost:      s.ctr.lost.Load(),
 		Garbage:          s.ctr.garbage.Load(),
 		Concealed:        s.ctr.concealed.Load(),
+		FECRecovered:     s.ctr.fecRecovered.Load(),
 		SendSkipped:      s.ctr.sendSkipped.Load(),
 		TelephoneEvents:  s.ctr.telephoneEvents.Load(),
 		DTMFSent:         s.dtmf.sent.Load(),

@@ -43,6 +43,10 @@ type Stats struct {
 	// without a sequence gap, DTX) is not counted, nor is the audio after
 	// the last packet received.
 	Concealed uint64
+	// FECRecovered counts the concealed frames that were rebuilt from the
+	// in-band forward error correction of the next packet (Opus) rather
+	// than extrapolated.
+	FECRecovered uint64
 
 	// Jitter buffer (jitter.go).
 
@@ -126,6 +130,7 @@ type counters struct {
 	packetsSent, bytesSent, sendSkipped atomic.Uint64
 	packetsReceived, bytesReceived      atomic.Uint64
 	lost, garbage, concealed            atomic.Uint64
+	fecRecovered                        atomic.Uint64
 	telephoneEvents, rtcpReceived       atomic.Uint64
 	rtcpSent                            atomic.Uint64
 	srtpAuthFailures, srtpReplays       atomic.Uint64

@@ -169,6 +169,16 @@ type Config struct {
 	// LevelInterval, when positive, emits a LevelEvent per call direction
 	// for every LevelInterval of audio. Zero: off.
 	LevelInterval time.Duration
+	// Microphone, Speaker and Ringer are the local audio devices
+	// (devices.go; nil: none). Calls without a source or sink of the
+	// application's own use Microphone and Speaker; an incoming call rings
+	// on Ringer. SetAudioDevices replaces them.
+	Microphone audio.Source
+	Speaker    audio.Sink
+	Ringer     audio.Sink
+	// Ringtone replaces the generated ringtone played on Ringer (for
+	// example a WAV file). Nil: audio.NewRingtone.
+	Ringtone audio.Source
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger
 }
@@ -204,6 +214,7 @@ type Phone struct {
 	current     *Call
 
 	pres presenceState // watches and presence publication (presence.go)
+	dev  devices       // local audio devices (devices.go)
 }
 
 // NewPhone starts a Phone: it binds the SIP sockets and begins accepting
@@ -240,6 +251,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 		return nil, err
 	}
 	p.events = newEventQueue(cfg.EventBuffer)
+	p.startDevices()
 	close(p.ready)
 	return p, nil
 }
@@ -436,6 +448,7 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	p.addLine(c)
 	p.current = c
 	p.mu.Unlock()
+	p.attachDevices(c) // devices.go
 	if ctx.Done() != nil {
 		// Cancelling ctx before the answer cancels the call.
 		p.goTracked(func() {
@@ -506,6 +519,7 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	}
 	req := inv.Request()
 	remote := c.RemoteURI()
+	p.incomingDevices(c) // devices.go
 	p.emit(&IncomingCallEvent{eventBase: eventBase{time.Now()}, Call: c, Account: acc, To: req.Recipient.String(),
 		From: remote.String(), FromName: c.RemoteDisplayName(), Waiting: waiting > 0, Replaces: replaced})
 	if replaced != nil {
@@ -574,6 +588,7 @@ func (p *Phone) Close() error {
 	}
 	cancel()
 	err := p.ua.Close()
+	p.stopDevices()
 	p.wg.Wait()
 	p.events.close()
 	<-p.events.out // wait for the dispatcher to finish

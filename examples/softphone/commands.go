@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,6 +20,11 @@ const help = `commands:
   h           hang up the current call
   l           list calls
   s           statistics of the current call
+  hold        put the current call on hold
+  resume      take the current call off hold
+  m           merge the two most recent connected calls into a conference
+  devices     list the sound card devices
+  vol <in> <out>  set the microphone and speaker gain (1 = unchanged, 0 = mute)
   q           quit`
 
 // reasonPhrase gives the reason phrase for a rejection code.
@@ -69,6 +76,16 @@ func (s *softphone) command(line string) {
 		s.cmdList()
 	case "s", "stats":
 		s.cmdStats()
+	case "hold":
+		s.cmdHold(true)
+	case "resume":
+		s.cmdHold(false)
+	case "m", "merge":
+		s.cmdMerge()
+	case "devices":
+		s.cmdDevices()
+	case "vol", "volume":
+		s.cmdVolume(args)
 	case "q", "quit":
 		s.printf("quitting")
 		s.quit()
@@ -84,6 +101,10 @@ func maxArgs(name string) int {
 	switch name {
 	case "d", "dial", "r", "reject":
 		return 1
+	case "vol", "volume":
+		return 2
+	case "hold", "resume", "m", "merge", "devices":
+		return 0
 	case "a", "answer", "h", "hangup", "l", "list", "s", "stats", "q", "quit":
 		return 0
 	}
@@ -204,4 +225,100 @@ func (s *softphone) currentCall() *callInfo {
 		}
 	}
 	return latest
+}
+
+// cmdHold holds or resumes the current call. The re-INVITE runs off the
+// loop; its outcome is printed when it completes.
+func (s *softphone) cmdHold(hold bool) {
+	ci := s.currentCall()
+	if ci == nil || ci.call.State() != voipkit.CallConnected {
+		s.printf("no connected call")
+		return
+	}
+	c, what := ci.call, "resume"
+	if hold {
+		what = "hold"
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		var err error
+		if hold {
+			err = c.Hold(ctx)
+		} else {
+			err = c.Unhold(ctx)
+		}
+		s.send(func() {
+			if err != nil {
+				s.printf("call %s: %s: %v", c.ID(), what, err)
+			} else {
+				s.printf("call %s: %s done", c.ID(), what)
+			}
+		})
+	}()
+}
+
+// cmdMerge joins the two most recent connected calls and the local user in
+// a conference.
+func (s *softphone) cmdMerge() {
+	var connected []*voipkit.Call
+	for _, ci := range s.calls {
+		if ci.call.State() == voipkit.CallConnected {
+			connected = append(connected, ci.call)
+		}
+	}
+	if len(connected) < 2 {
+		s.printf("merge needs two connected calls, have %d", len(connected))
+		return
+	}
+	a, b := connected[len(connected)-2], connected[len(connected)-1]
+	s.printf("merging calls %s and %s", a.ID(), b.ID())
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		conf, err := s.phone.Merge(ctx, a, b)
+		s.send(func() {
+			if err != nil {
+				s.printf("merge: %v", err)
+				return
+			}
+			s.printf("conference: calls %s and %s with the local user (%d calls mixed at %d Hz)",
+				a.ID(), b.ID(), conf.Len(), conf.Rate())
+		})
+	}()
+}
+
+func (s *softphone) cmdDevices() {
+	var buf bytes.Buffer
+	if err := listDevices(&buf, s.cfg.backend, nil); err != nil {
+		s.printf("devices: %v", err)
+		return
+	}
+	for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+		s.printf("%s", l)
+	}
+}
+
+func (s *softphone) cmdVolume(args []string) {
+	if s.card == nil {
+		s.printf("vol: no sound card with -audio files")
+		return
+	}
+	if len(args) != 2 {
+		in, out := s.card.Volume()
+		s.printf("usage: vol <in> <out>; now in %.2f, out %.2f", in, out)
+		return
+	}
+	var g [2]float64
+	for i, a := range args {
+		v, err := strconv.ParseFloat(a, 64)
+		if err != nil || v < 0 {
+			s.printf("vol: %q is not a gain of 0 or more", a)
+			return
+		}
+		g[i] = v
+	}
+	s.card.SetVolume(g[0], g[1])
+	in, out := s.card.Volume()
+	s.printf("volume: microphone %.2f, speaker %.2f", in, out)
 }

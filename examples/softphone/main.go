@@ -6,8 +6,10 @@
 // controlled from a line-based prompt on stdin or automatically with
 // -dial, -answer and -duration.
 //
-// There is no sound card support yet: the microphone is a WAV file (-play)
-// or a quiet 440 Hz tone, and the speaker is a WAV recording (-record).
+// Audio goes through the sound card (-audio device, the default; it needs
+// a cgo build) or through files (-audio files): the microphone is then a
+// WAV file (-play) or a quiet 440 Hz tone, and the speaker a WAV recording
+// (-record).
 //
 // Usage:
 //
@@ -52,7 +54,18 @@ type config struct {
 	record      string
 	duration    time.Duration
 	verbose     bool
+	audio       string // audioDevice or audioFiles
+	backend     string
+	mic         string
+	speaker     string
+	listDevices bool
 }
+
+// The -audio modes.
+const (
+	audioDevice = "device"
+	audioFiles  = "files"
+)
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -73,6 +86,21 @@ func run(args []string) int {
 		return 1
 	}
 	logger := newLogger(cfg.verbose)
+	if cfg.listDevices {
+		if err := listDevices(os.Stdout, cfg.backend, logger); err != nil {
+			fmt.Fprintln(os.Stderr, "softphone:", err)
+			return 1
+		}
+		return 0
+	}
+	var card soundCard
+	if cfg.audio == audioDevice {
+		if card, err = openSoundCard(cfg.backend, cfg.mic, cfg.speaker, logger); err != nil {
+			fmt.Fprintln(os.Stderr, "softphone: sound card:", err)
+			return 1
+		}
+		defer card.Close()
+	}
 	// A few messages of the SIP stack go to the default logger; keep them
 	// with the other diagnostics instead of between the softphone's lines.
 	slog.SetDefault(logger)
@@ -86,6 +114,7 @@ func run(args []string) int {
 		return 1
 	}
 	sp := newSoftphone(cfg, phone, os.Stdout)
+	sp.card = card
 	if err := sp.addAccount(); err != nil {
 		fmt.Fprintln(os.Stderr, "softphone:", err)
 		_ = phone.Close()
@@ -119,6 +148,11 @@ func parseConfig(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&cfg.record, "record", "", "record the far end of each call to this WAV `file` (later calls: name-<call id>.wav)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "hang up each call this long after it connects (0: never)")
 	fs.BoolVar(&cfg.verbose, "v", false, "debug logging to stderr")
+	fs.StringVar(&cfg.audio, "audio", "", "audio `mode`: device (sound card) or files (-play/-record); default: files when -play or -record is given, else device")
+	fs.StringVar(&cfg.backend, "backend", "auto", "sound card `backend`: auto, null (no hardware), alsa or pulse")
+	fs.StringVar(&cfg.mic, "mic", "", "capture device `ID` from -list-devices (default: the backend's default)")
+	fs.StringVar(&cfg.speaker, "speaker", "", "playback device `ID` from -list-devices (default: the backend's default)")
+	fs.BoolVar(&cfg.listDevices, "list-devices", false, "print the capture and playback devices of -backend with their IDs and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(errOut, "Usage: softphone [flags]\n\nA terminal SIP phone. Flags:")
 		fs.PrintDefaults()
@@ -131,6 +165,14 @@ func parseConfig(args []string, errOut io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected argument %q (the call target goes in -dial)", fs.Arg(0))
 	}
 	cfg.transport = strings.ToLower(cfg.transport)
+	cfg.audio = strings.ToLower(cfg.audio)
+	cfg.backend = strings.ToLower(cfg.backend)
+	if cfg.audio == "" {
+		cfg.audio = audioDevice
+		if cfg.play != "" || cfg.record != "" {
+			cfg.audio = audioFiles
+		}
+	}
 	var err error
 	if cfg.listen, err = parseListen(listen); err != nil {
 		return config{}, err
@@ -156,6 +198,14 @@ func (c config) check() error {
 		return errors.New("-answer-after needs -answer")
 	case c.duration < 0:
 		return errors.New("-duration must not be negative")
+	case c.audio != audioDevice && c.audio != audioFiles:
+		return fmt.Errorf("-audio must be device or files, not %q", c.audio)
+	case c.backend != "auto" && c.backend != "null" && c.backend != "alsa" && c.backend != "pulse":
+		return fmt.Errorf("-backend must be auto, null, alsa or pulse, not %q", c.backend)
+	case c.audio == audioDevice && (c.play != "" || c.record != ""):
+		return errors.New("-play and -record need -audio files")
+	case c.audio == audioFiles && (c.mic != "" || c.speaker != ""):
+		return errors.New("-mic and -speaker need -audio device")
 	}
 	return nil
 }

@@ -44,6 +44,7 @@ type softphone struct {
 	cfg     config
 	phone   *voipkit.Phone
 	account *voipkit.Account // nil without -user
+	card    soundCard        // the sound card with -audio device, else nil
 	out     io.Writer
 
 	calls       []*callInfo // calls in progress, oldest first
@@ -170,6 +171,10 @@ func (s *softphone) printBanner() {
 	if s.cfg.record != "" {
 		speaker = "recorded to " + s.cfg.record
 	}
+	if s.card != nil {
+		mic = deviceName("sound card (-backend "+s.cfg.backend+")", s.cfg.mic)
+		speaker = deviceName("sound card", s.cfg.speaker)
+	}
 	s.printf("codecs %s; microphone: %s; far end audio: %s", strings.Join(s.cfg.codecs, ","), mic, speaker)
 	if s.interactive {
 		s.printHelp()
@@ -190,11 +195,25 @@ func (s *softphone) startDial() {
 
 // dial places a call to target and starts tracking it.
 func (s *softphone) dial(target string) (*callInfo, error) {
-	c, err := s.phone.Dial(context.Background(), s.withTransport(target))
+	var opts []voipkit.DialOption
+	if s.card != nil {
+		opts = append(opts, voipkit.WithSource(s.card), voipkit.WithSink(s.card))
+	}
+	c, err := s.phone.Dial(context.Background(), s.withTransport(target), opts...)
 	if err != nil {
 		return nil, err
 	}
-	return s.track(c), nil
+	ci := s.track(c)
+	ci.attached = s.card != nil
+	return ci, nil
+}
+
+// deviceName describes the sound card device with the given ID.
+func deviceName(what, id string) string {
+	if id == "" {
+		return what + ", default device"
+	}
+	return what + ", device " + id
 }
 
 // withTransport asks for TCP in a peer-to-peer target when -transport tcp
@@ -374,14 +393,20 @@ func (s *softphone) hangup(ci *callInfo) {
 	}()
 }
 
-// attachMedia connects the microphone and, with -record, a recorder to a
-// call that is about to carry audio. It does so once per call.
+// attachMedia connects the sound card, or the microphone and, with
+// -record, a recorder, to a call that is about to carry audio. It does so
+// once per call.
 func (s *softphone) attachMedia(ci *callInfo) {
 	if ci.attached {
 		return
 	}
 	ci.attached = true
 	id := ci.call.ID()
+	if s.card != nil {
+		ci.call.SetSource(s.card)
+		ci.call.SetSink(s.card)
+		return
+	}
 	if s.cfg.play == "" {
 		ci.call.SetSource(audio.NewTone(toneLevel, toneFreq))
 	} else if w, err := audio.OpenWAV(s.cfg.play); err != nil {

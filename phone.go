@@ -142,6 +142,9 @@ type Config struct {
 	// PickupCode is the PBX feature code Pickup dials before the
 	// extension (e.g. "*8"); empty: pick up with INVITE/Replaces instead.
 	PickupCode string
+	// DTMFFeedback plays each DTMF digit we send to the local user (the
+	// call's sink) as well.
+	DTMFFeedback bool
 	// CallWaitingBeep plays a short 440 Hz beep into connected calls (to
 	// the local user only) when another call comes in.
 	CallWaitingBeep bool
@@ -317,10 +320,11 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 			RTCPInterval: p.cfg.RTCPInterval, MediaTimeout: p.cfg.MediaTimeout, HoldMediaTimeout: p.cfg.HoldMediaTimeout,
 			STUN: p.mediaSTUN(),
 		},
-		DTMFMethod: p.cfg.DTMFMethod,
-		Levels:     p.levelConfig(), // tones.go
-		Notify:     func(e call.Event) { p.onCallEvent(acc, e) },
-		Logger:     p.log,
+		DTMFMethod:   p.cfg.DTMFMethod,
+		DTMFFeedback: p.cfg.DTMFFeedback,
+		Levels:       p.levelConfig(), // tones.go
+		Notify:       func(e call.Event) { p.onCallEvent(acc, e) },
+		Logger:       p.log,
 	}
 }
 

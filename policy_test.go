@@ -3,11 +3,13 @@ package voipkit
 import (
 	"context"
 	"math"
+	"sync/atomic"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/voipkit/voipkit/audio"
+	"github.com/voipkit/voipkit/call"
 	"github.com/voipkit/voipkit/internal/peertest"
 )
 
@@ -249,4 +251,46 @@ func TestCallWaitingBeep(t *testing.T) {
 	_ = in2.Call.Reject(486, "Busy Here")
 	_ = first.Hangup(ctx)
 	_ = second
+}
+
+// TestDTMFFeedbackAndFrameCallbacks: digits we send are also played to
+// our own sink, and frame callbacks work as source and sink.
+func TestDTMFFeedbackAndFrameCallbacks(t *testing.T) {
+	leakCheck(t)
+	a := newTestPhone(t, Config{DTMFFeedback: true})
+	b := newTestPhone(t, Config{AutoAnswer: AutoAnswerPolicy{Always: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	heard := audio.NewCapture(8000, 10*time.Second)
+	var frames atomic.Int64
+	src := audio.SourceFunc(func(f *audio.Frame) error {
+		clear(f.Samples)
+		return nil
+	})
+	sink := audio.SinkFunc(func(f *audio.Frame) error {
+		frames.Add(1)
+		return heard.WriteFrame(f)
+	})
+	c := dialPeer(t, ctx, a, b, WithSource(src), WithSink(sink))
+	ca := 0
+	waitEvent(t, a, &ca, 5*time.Second, callState(c, CallConnected))
+	waitCaptured(t, heard, 300*time.Millisecond, 5*time.Second)
+	before := heard.Len()
+	if err := c.SendDTMF(ctx, "1", call.DTMFInfo); err != nil {
+		t.Fatal(err)
+	}
+	waitCaptured(t, heard, heard.Duration()+500*time.Millisecond, 5*time.Second)
+	s := heard.Samples()[before:]
+	best := 0.0
+	for i := 0; i+400 <= len(s); i += 200 {
+		lo, hi := math.Sqrt(audio.Goertzel(s[i:i+400], 8000, 697)), math.Sqrt(audio.Goertzel(s[i:i+400], 8000, 1209))
+		best = max(best, min(lo, hi))
+	}
+	if best < 0.05 {
+		t.Fatalf("no DTMF feedback heard locally: level %.3f", best)
+	}
+	if frames.Load() == 0 {
+		t.Fatal("sink callback never called")
+	}
+	_ = c.Hangup(ctx)
 }

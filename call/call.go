@@ -186,6 +186,8 @@ type Config struct {
 	// Levels, when set, meters both directions of each call and reports
 	// voice activity (and periodic levels) as Events with Level set.
 	Levels *LevelConfig
+	// DTMFFeedback plays each digit we send to the local user too.
+	DTMFFeedback bool
 	// Notify receives every state change in order. It is called without
 	// locks held and must not block.
 	Notify func(Event)

@@ -10,6 +10,7 @@ import (
 
 	gsip "github.com/emiago/sipgo/sip"
 
+	"github.com/voipkit/voipkit/audio"
 	"github.com/voipkit/voipkit/media"
 	"github.com/voipkit/voipkit/sip"
 )
@@ -135,6 +136,12 @@ func (c *Call) SendDTMF(ctx context.Context, digits string, method DTMFMethod) e
 		}
 		if err != nil {
 			return fmt.Errorf("call: DTMF: %w", err)
+		}
+		if c.cfg.DTMFFeedback {
+			// Let the local user hear the key, as a desk phone does.
+			if tone, terr := audio.NewDTMFTone(r, 100*time.Millisecond, 0.2); terr == nil {
+				c.PlayLocal(tone)
+			}
 		}
 	}
 	if method != DTMFInfo {

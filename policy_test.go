@@ -3,8 +3,8 @@ package voipkit
 import (
 	"context"
 	"math"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 

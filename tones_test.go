@@ -58,7 +58,9 @@ func TestRingbackAndVADPhoneToPhone(t *testing.T) {
 	if ev.Speaking {
 		t.Fatalf("remote voice activity %+v after silence", ev)
 	}
-	// The ringback stopped at the answer: the latest audio is silence.
+	// The ringback stopped at the answer: once the jitter buffer has
+	// drained the tone's tail, the latest audio is silence.
+	waitCaptured(t, capture, capture.Duration()+400*time.Millisecond, 5*time.Second)
 	s := capture.Samples()
 	if r := audio.RMS(s[len(s)-1600:]); r > 0.01 {
 		t.Fatalf("audio after the peer went silent at RMS %.3f", r)

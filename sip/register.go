@@ -97,13 +97,10 @@ type Registration struct {
 	callID string
 	tp     Transport
 
-	mu      sync.Mutex
-	cseq    uint32
-	status  RegistrationStatus
-	stop    chan struct{}
-	done    chan struct{}
-	kick    chan struct{}
-	stopped bool
+	mu     sync.Mutex
+	cseq   uint32
+	status RegistrationStatus
+	loopControl
 }
 
 // Register starts a registration loop for cfg. The first REGISTER is sent
@@ -132,15 +129,13 @@ func (u *UA) Register(cfg RegistrationConfig) (*Registration, error) {
 	}
 	u.LearnHost(hostPort(cfg.Registrar))
 	r := &Registration{
-		ua:     u,
-		cfg:    cfg,
-		auth:   newAuthSession(cfg.Credentials),
-		callID: gsip.GenerateTagN(24),
-		tp:     uriTransport(cfg.Registrar, UDP),
-		cseq:   rand.Uint32N(1 << 15),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		kick:   make(chan struct{}, 1),
+		ua:          u,
+		cfg:         cfg,
+		auth:        newAuthSession(cfg.Credentials),
+		callID:      gsip.GenerateTagN(24),
+		tp:          uriTransport(cfg.Registrar, UDP),
+		cseq:        rand.Uint32N(1 << 15),
+		loopControl: newLoopControl(),
 	}
 	u.wg.Add(1)
 	go func() {
@@ -159,28 +154,10 @@ func (r *Registration) Status() RegistrationStatus {
 
 // Refresh sends a REGISTER now instead of waiting for the refresh timer
 // or the retry backoff.
-func (r *Registration) Refresh() {
-	select {
-	case r.kick <- struct{}{}:
-	default:
-	}
-}
+func (r *Registration) Refresh() { r.poke() }
 
 // Close unregisters (bounded by ctx) and stops the loop. It is idempotent.
-func (r *Registration) Close(ctx context.Context) error {
-	r.mu.Lock()
-	if !r.stopped {
-		r.stopped = true
-		close(r.stop)
-	}
-	r.mu.Unlock()
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (r *Registration) Close(ctx context.Context) error { return r.halt(ctx) }
 
 // Done is closed when the registration loop has ended.
 func (r *Registration) Done() <-chan struct{} { return r.done }

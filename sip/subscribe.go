@@ -117,14 +117,11 @@ type Subscription struct {
 	deadline     time.Time // when the current subscription expires
 	term         *Notification
 	err          error
-	stopped      bool
 
 	nmu     sync.Mutex // serializes NOTIFY handling
 	termCh  chan struct{}
 	resched chan struct{}
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	loopControl
 }
 
 // subRegistry maps Call-ID + local tag to the subscription owning that
@@ -196,16 +193,14 @@ func (u *UA) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscription, 
 		next = o.Proxy
 	}
 	s := &Subscription{
-		ua:      u,
-		o:       o,
-		auth:    newAuthSession(o.Credentials),
-		dest:    hostPort(next),
-		tp:      uriTransport(next, uriTransport(o.Target, UDP)),
-		termCh:  make(chan struct{}, 1),
-		resched: make(chan struct{}, 1),
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		ua:          u,
+		o:           o,
+		auth:        newAuthSession(o.Credentials),
+		dest:        hostPort(next),
+		tp:          uriTransport(next, uriTransport(o.Target, UDP)),
+		termCh:      make(chan struct{}, 1),
+		resched:     make(chan struct{}, 1),
+		loopControl: newLoopControl(),
 	}
 	u.LearnHost(s.dest)
 	s.contact = u.ContactURI(o.From.User, s.tp)
@@ -248,29 +243,11 @@ func (s *Subscription) Err() error {
 
 // Refresh sends a refreshing SUBSCRIBE now, which makes the notifier send
 // a NOTIFY with the full current state.
-func (s *Subscription) Refresh() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
+func (s *Subscription) Refresh() { s.poke() }
 
 // Close unsubscribes (SUBSCRIBE with Expires: 0, bounded by ctx) and
 // stops the refresh loop. It is idempotent.
-func (s *Subscription) Close(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.stopped {
-		s.stopped = true
-		close(s.stop)
-	}
-	s.mu.Unlock()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Subscription) Close(ctx context.Context) error { return s.halt(ctx) }
 
 func (s *Subscription) key() string { return dialogKey(s.callID, s.localTag) }
 

@@ -1,0 +1,39 @@
+package sip
+
+import (
+	"context"
+	"sync"
+)
+
+// loopControl is the stop, done and kick plumbing of the background loops
+// that keep a registration or a subscription alive.
+type loopControl struct {
+	stopOnce sync.Once
+	stop     chan struct{} // closed to ask the loop to end
+	done     chan struct{} // closed by the loop when it has ended
+	kick     chan struct{} // asks for an immediate refresh
+}
+
+func newLoopControl() loopControl {
+	return loopControl{stop: make(chan struct{}), done: make(chan struct{}), kick: make(chan struct{}, 1)}
+}
+
+// poke asks for an immediate refresh without blocking.
+func (l *loopControl) poke() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// halt asks the loop to end and waits for it, bounded by ctx. It is
+// idempotent.
+func (l *loopControl) halt(ctx context.Context) error {
+	l.stopOnce.Do(func() { close(l.stop) })
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -305,6 +305,10 @@ func (u *UA) Close() error {
 	err := u.ua.Close()
 	u.closeSockets()
 	u.wg.Wait()
+	// A send racing with Close can make sipgo open a fresh socket once the
+	// listener has left its pool; closing the transport again after our
+	// goroutines have stopped releases it.
+	_ = u.ua.TransportLayer().Close()
 	return err
 }
 
@@ -510,6 +514,9 @@ func (u *UA) transact(ctx context.Context, req *gsip.Request, auth *authSession,
 }
 
 func (u *UA) transactOnce(ctx context.Context, req *gsip.Request, timeout time.Duration, onProvisional func(*gsip.Response)) (*gsip.Response, error) {
+	if u.isClosed() {
+		return nil, ErrClosed
+	}
 	if timeout <= 0 {
 		timeout = u.cfg.RequestTimeout
 	}

@@ -129,23 +129,7 @@ func ParseChallenge(header string) (*Challenge, error) {
 		return nil, err
 	}
 	ch := &Challenge{Algorithm: algorithms[0].name}
-	seen := 0
-	for {
-		name, value, ok, err := p.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		id := paramID(name)
-		if id == 0 {
-			continue
-		}
-		if seen&id != 0 {
-			return nil, fmt.Errorf("%w: duplicate parameter %q", ErrMalformed, name)
-		}
-		seen |= id
+	seen, err := p.each(func(id int, value string) error {
 		switch id {
 		case pRealm:
 			ch.Realm = value
@@ -158,19 +142,24 @@ func ParseChallenge(header string) (*Challenge, error) {
 		case pAlgorithm:
 			alg, ok := lookupAlgorithm(value)
 			if !ok || value == "" {
-				return nil, fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, value)
+				return fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, value)
 			}
 			ch.Algorithm = alg.name
 		case pQOP:
-			ch.QOP, err = parseQOPList(value)
+			qop, err := parseQOPList(value)
 			if err != nil {
-				return nil, err
+				return err
 			}
+			ch.QOP = qop
 		case pStale:
 			ch.Stale = strings.EqualFold(value, "true")
 		case pUserHash:
 			ch.UserHash = strings.EqualFold(value, "true")
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if seen&pRealm == 0 {
 		return nil, fmt.Errorf("%w: challenge has no realm", ErrMalformed)
@@ -211,23 +200,7 @@ func ParseAuthorization(header string) (*Authorization, error) {
 		return nil, err
 	}
 	a := &Authorization{Algorithm: algorithms[0].name}
-	seen := 0
-	for {
-		name, value, ok, err := p.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		id := paramID(name)
-		if id == 0 {
-			continue
-		}
-		if seen&id != 0 {
-			return nil, fmt.Errorf("%w: duplicate parameter %q", ErrMalformed, name)
-		}
-		seen |= id
+	seen, err := p.each(func(id int, value string) error {
 		switch id {
 		case pUsername:
 			a.Username = value
@@ -242,7 +215,7 @@ func ParseAuthorization(header string) (*Authorization, error) {
 		case pAlgorithm:
 			alg, ok := lookupAlgorithm(value)
 			if !ok || value == "" {
-				return nil, fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, value)
+				return fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, value)
 			}
 			a.Algorithm = alg.name
 		case pCNonce:
@@ -251,15 +224,20 @@ func ParseAuthorization(header string) (*Authorization, error) {
 			a.Opaque = value
 		case pQOP:
 			if !isToken(value) {
-				return nil, fmt.Errorf("%w: invalid qop value %q", ErrMalformed, value)
+				return fmt.Errorf("%w: invalid qop value %q", ErrMalformed, value)
 			}
 			a.QOP = strings.ToLower(value)
 		case pNC:
-			a.NC, ok = parseNC(value)
+			nc, ok := parseNC(value)
+			a.NC = nc
 			if !ok {
-				return nil, fmt.Errorf("%w: invalid nc %q", ErrMalformed, value)
+				return fmt.Errorf("%w: invalid nc %q", ErrMalformed, value)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for _, req := range [...]struct {
 		id   int
@@ -477,4 +455,31 @@ func hasCTL(s string) bool {
 		}
 	}
 	return false
+}
+
+// each calls fn for every known parameter of the header, refusing
+// duplicates and skipping unknown ones. It returns the set of parameter
+// ids seen, for checking required ones.
+func (p *parser) each(fn func(id int, value string) error) (int, error) {
+	seen := 0
+	for {
+		name, value, ok, err := p.next()
+		if err != nil {
+			return seen, err
+		}
+		if !ok {
+			return seen, nil
+		}
+		id := paramID(name)
+		if id == 0 {
+			continue
+		}
+		if seen&id != 0 {
+			return seen, fmt.Errorf("%w: duplicate parameter %q", ErrMalformed, name)
+		}
+		seen |= id
+		if err := fn(id, value); err != nil {
+			return seen, err
+		}
+	}
 }

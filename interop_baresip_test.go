@@ -39,13 +39,7 @@ func TestInteropBaresipCallAudio(t *testing.T) {
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		AudioSource: peertest.WAVTone(t, "", 1000, 30, 8000, 1)})
-	p := newTestPhone(t, Config{})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -83,13 +77,7 @@ func TestInteropBaresipCallsPhone(t *testing.T) {
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		AudioSource: peertest.WAVTone(t, "", 1000, 30, 8000, 1)})
-	p := newTestPhone(t, Config{})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

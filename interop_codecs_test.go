@@ -124,13 +124,7 @@ func runCodecCall(t *testing.T, cc codecCall, baresipCalls bool) {
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		Codecs: cc.baresip, AudioSource: peertest.WAVTone(t, "", 1000, 30, cc.rate, cc.channels)})
-	p := newTestPhone(t, Config{Codecs: []string{cc.codec}})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{Codecs: []string{cc.codec}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

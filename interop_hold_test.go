@@ -90,13 +90,7 @@ func TestInteropBaresipHold(t *testing.T) {
 	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr()})
-	p := newTestPhone(t, Config{})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := p.Dial(ctx, u2.Name)

@@ -105,6 +105,20 @@ func TestInteropKamailioRegisterRefresh(t *testing.T) {
 	}
 }
 
+// registeredPhone starts a Phone registered on kam as user and returns it
+// with an event cursor past the registration.
+func registeredPhone(t *testing.T, kam *peertest.Kamailio, user string, cfg Config) (*testPhone, int) {
+	t.Helper()
+	p := newTestPhone(t, cfg)
+	u := kam.User(user)
+	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u.Name, Password: u.Password}); err != nil {
+		t.Fatal(err)
+	}
+	cur := 0
+	waitEvent(t, p, &cur, 5*time.Second, registered)
+	return p, cur
+}
+
 // registerPair registers two phones as 1001 and 1002 and returns them.
 func registerPair(t *testing.T, kam *peertest.Kamailio) (a, b *testPhone, ca, cb *int) {
 	t.Helper()

@@ -53,13 +53,7 @@ func TestInteropBaresipRFC4733(t *testing.T) {
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		AudioSource: peertest.WAVTone(t, "", 1000, 30, 8000, 1)})
-	p := newTestPhone(t, Config{})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

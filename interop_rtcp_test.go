@@ -22,13 +22,7 @@ func TestInteropBaresipRTCP(t *testing.T) {
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		AudioSource: peertest.WAVTone(t, "", 1000, 30, 8000, 1)})
-	p := newTestPhone(t, Config{RTCPInterval: 500 * time.Millisecond, MediaTimeout: 2 * time.Second})
-	u1 := kam.User("1001")
-	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
-		t.Fatal(err)
-	}
-	cur := 0
-	waitEvent(t, p, &cur, 5*time.Second, registered)
+	p, cur := registeredPhone(t, kam, "1001", Config{RTCPInterval: 500 * time.Millisecond, MediaTimeout: 2 * time.Second})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

@@ -12,13 +12,8 @@ import (
 // registerThird registers a third Phone as 1003.
 func registerThird(t *testing.T, kam *peertest.Kamailio) (*testPhone, *int) {
 	t.Helper()
-	c, cur := newTestPhone(t, Config{}), new(int)
-	u := kam.User("1003")
-	if _, err := c.AddAccount(AccountConfig{Server: kam.Addr(), User: u.Name, Password: u.Password}); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, c, cur, 5*time.Second, registered)
-	return c, cur
+	c, cur := registeredPhone(t, kam, "1003", Config{})
+	return c, &cur
 }
 
 // TestInteropKamailioBlindTransfer: A calls B, A transfers B to C with

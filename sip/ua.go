@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -96,6 +97,12 @@ type UA struct {
 
 	wg      sync.WaitGroup
 	closeCh chan struct{}
+
+	// draining drops every received message once Close has begun; lastRead
+	// (Unix nanoseconds) dates the last one let through, which sipgo may
+	// still be handling on a goroutine of its own.
+	draining atomic.Bool
+	lastRead atomic.Int64
 }
 
 // NewUA binds the configured sockets and starts serving.
@@ -136,7 +143,7 @@ func NewUA(cfg Config) (*UA, error) {
 			gsip.WithTransactionLayerLogger(log),
 			gsip.WithTransactionLayerUnhandledResponseHandler(u.handleStrayResponse),
 		),
-		sipgo.WithUserAgentTransportLayerOptions(gsip.WithTransportLayerLogger(log), gsip.WithTransportLayerReadFilter(u.stunFilter)),
+		sipgo.WithUserAgentTransportLayerOptions(gsip.WithTransportLayerLogger(log), gsip.WithTransportLayerReadFilter(u.readFilter)),
 	)
 	if err != nil {
 		u.closeSockets()
@@ -302,14 +309,35 @@ func (u *UA) Close() error {
 	}
 	// Stop sipgo's layers before the sockets go, so a request it is still
 	// handling cannot open a fresh socket once the listener is gone.
+	u.draining.Store(true)
 	err := u.ua.Close()
 	u.closeSockets()
 	u.wg.Wait()
-	// A send racing with Close can make sipgo open a fresh socket once the
-	// listener has left its pool; closing the transport again after our
-	// goroutines have stopped releases it.
-	_ = u.ua.TransportLayer().Close()
+	// sipgo handles each message on a goroutine of its own, and answering a
+	// request whose listener has left the pool makes it open a fresh socket.
+	// Closing the transport again once our goroutines have stopped, and once
+	// more after the last message read has had time to be handled, releases
+	// such a socket.
+	tl := u.ua.TransportLayer()
+	_ = tl.Close()
+	if wait := time.Until(time.Unix(0, u.lastRead.Load()).Add(lateHandlerGrace)); wait > 0 {
+		time.Sleep(wait)
+		_ = tl.Close()
+	}
 	return err
+}
+
+// lateHandlerGrace bounds how long sipgo takes to handle a message it read
+// just before Close began.
+const lateHandlerGrace = 50 * time.Millisecond
+
+// readFilter sees every datagram and stream chunk before sipgo parses it.
+func (u *UA) readFilter(props gsip.TransportReadProps, data []byte) ([]byte, error) {
+	if u.draining.Load() {
+		return nil, nil
+	}
+	u.lastRead.Store(time.Now().UnixNano())
+	return u.stunFilter(props, data)
 }
 
 func (u *UA) isClosed() bool {

@@ -232,6 +232,7 @@ type jitterBuffer struct {
 	slots []jbSlot
 	mask  int64
 	cfg   jitterConfig
+	free  [][]byte // payload buffers of slots that hold no packet
 
 	init    bool  // a packet has been stored
 	played  bool  // a packet of this sequence has been played
@@ -287,9 +288,10 @@ func newJitterBuffer(cfg jitterConfig) *jitterBuffer {
 		cfg.delay = DefaultJitterDelay
 	}
 	cfg.delay = min(max(cfg.delay, cfg.minDelay), cfg.maxDelay)
-	// Enough slots for the maximum delay at 10 ms packets, twice over.
+	// Enough slots for the maximum delay at 10 ms packets, and a margin
+	// for reordering.
 	size := 64
-	for size < int(2*cfg.maxDelay/(10*time.Millisecond))+16 {
+	for size < int(cfg.maxDelay/(10*time.Millisecond))+8 {
 		size <<= 1
 	}
 	j := &jitterBuffer{
@@ -309,6 +311,7 @@ func newJitterBuffer(cfg jitterConfig) *jitterBuffer {
 func (j *jitterBuffer) resetSeq(ext int64) {
 	for i := range j.slots {
 		j.slots[i].used, j.slots[i].done = false, false
+		j.release(&j.slots[i])
 	}
 	j.next, j.highest = ext, ext
 	j.hasBadSeq = false
@@ -382,6 +385,10 @@ func (j *jitterBuffer) Push(p jbPacket, arrival time.Duration) pushResult {
 // store puts a packet at extended sequence number ext.
 func (j *jitterBuffer) store(ext int64, p *jbPacket, arrival time.Duration) {
 	s := &j.slots[ext&j.mask]
+	if s.buf == nil && len(j.free) > 0 {
+		s.buf = j.free[len(j.free)-1]
+		j.free = j.free[:len(j.free)-1]
+	}
 	if cap(s.buf) < len(p.payload) {
 		s.buf = make([]byte, 0, max(len(p.payload), 192))
 	}
@@ -393,6 +400,16 @@ func (j *jitterBuffer) store(ext int64, p *jbPacket, arrival time.Duration) {
 	}
 	if !s.skip {
 		j.observe(s, p.ts)
+	}
+}
+
+// release returns the payload buffer of a slot that no longer holds a
+// packet to the free list, so the buffer keeps about as many payloads as
+// it delays rather than one per slot.
+func (j *jitterBuffer) release(s *jbSlot) {
+	if s.buf != nil {
+		j.free = append(j.free, s.buf[:0])
+		s.buf = nil
 	}
 }
 
@@ -527,6 +544,7 @@ func (j *jitterBuffer) head() (*jbSlot, int) {
 		if s.skip {
 			if m == 0 {
 				s.used, s.done = false, true
+				j.release(s)
 				j.next = e + 1
 			}
 			continue
@@ -636,6 +654,7 @@ func (j *jitterBuffer) popPlaying(now time.Duration, quiet bool, dst, dst2 []byt
 				j.restartAt(s)
 				return false
 			}
+			j.release(s)
 			// Its frame (and those of the packets missing before it)
 			// was concealed.
 			if j.unres > j.pend {
@@ -694,6 +713,7 @@ func (j *jitterBuffer) play(s *jbSlot, now, delay time.Duration, adjust, quiet b
 	out.n, out.pt, out.seq = copy(dst, s.buf), s.pt, uint16(s.seq)
 	j.delay, out.delay = delay, delay
 	s.used, s.done = false, true
+	j.release(s)
 	j.next = s.seq + 1
 	j.cur = s.ts + j.frameTS
 	j.lastEnd = j.cur
@@ -717,6 +737,7 @@ func (j *jitterBuffer) play(s *jbSlot, now, delay time.Duration, adjust, quiet b
 		out.n2, out.pt2, out.seq2 = copy(dst2, n.buf), n.pt, uint16(n.seq)
 		out.adjust = -min(excess-jbMargin, frame)
 		n.used, n.done = false, true
+		j.release(n)
 		j.next = n.seq + 1
 		j.cur = n.ts + j.frameTS
 		j.lastEnd = j.cur
@@ -740,6 +761,7 @@ func (j *jitterBuffer) resync(now time.Duration, out *popOut) {
 			break
 		}
 		s.used, s.done = false, true
+		j.release(s)
 		j.next = s.seq + 1
 		j.discarded++
 		out.discard++

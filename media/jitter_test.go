@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -403,4 +404,36 @@ func FuzzJitterBuffer(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJitterPayloadBuffersFollowDelay: the buffer keeps payload buffers
+// for the packets it holds, not one per slot, so a long call at a small
+// delay stays small.
+func TestJitterPayloadBuffersFollowDelay(t *testing.T) {
+	h := newJBSim(fixedJB(60 * ms))
+	evs := stream(65000, 1000, 0, 1000) // wraps the sequence number too
+	// Every 50th packet comes 100 ms late: those slots are released as
+	// late instead of played.
+	for i := 25; i < len(evs); i += 50 {
+		evs[i].at += 100 * ms
+	}
+	sort.SliceStable(evs, func(a, b int) bool { return evs[a].at < evs[b].at })
+	h.run(evs, 1000*20*ms+200*ms)
+	buffers := len(h.j.free)
+	for i := range h.j.slots {
+		if h.j.slots[i].buf != nil {
+			buffers++
+		}
+	}
+	// 60 ms of 20 ms packets is three; allow for the late ones and
+	// arrival order.
+	if buffers > 8 {
+		t.Errorf("%d payload buffers for a 60 ms delay (%d slots)", buffers, len(h.j.slots))
+	}
+	if buffers == 0 {
+		t.Error("no payload buffer kept")
+	}
+	if h.j.late == 0 {
+		t.Error("no packet came late: the test lost its point")
+	}
 }

@@ -1,6 +1,7 @@
 package media
 
 import (
+	"errors"
 	"time"
 
 	"github.com/voipkit/voipkit/audio"
@@ -9,9 +10,12 @@ import (
 
 // maxDecodedSamples bounds the PCM one packet may decode to: 120 ms of
 // 48 kHz audio. Decoders produce mono (stereo codecs such as Opus are
-// decoded to one channel), and these buffers are a large part of a call's
-// memory, so they are not sized for stereo.
+// decoded to one channel).
 const maxDecodedSamples = 5760
+
+// minDecodeUnit is the smallest room the player keeps for one decoded
+// packet: 60 ms of 8 kHz audio.
+const minDecodeUnit = 480
 
 // maxPlayoutLag is how far (in frames) playout may fall behind its
 // schedule, for example because the Sink blocked, before it starts a new
@@ -44,11 +48,17 @@ type player struct {
 	decoders []decoderEntry
 	payload  []byte
 	payload2 []byte
-	pcm      []int16 // decoded audio: room for two frames
-	work     []int16 // shortened or lengthened audio
-	outbuf   []int16 // what is written
-	frame    audio.Frame
-	plc      plc
+	// unit is the room, in samples, for one decoded packet; pcm, work and
+	// outbuf hold two units each. It starts from the negotiated codecs'
+	// frames (three of them, for a peer's longer ptime) and grows up to
+	// maxDecodedSamples when a decoder needs more, so a G.711 call does
+	// not carry buffers sized for 120 ms of 48 kHz audio.
+	unit   int
+	pcm    []int16 // decoded audio: room for two packets
+	work   []int16 // shortened or lengthened audio
+	outbuf []int16 // what is written
+	frame  audio.Frame
+	plc    plc
 
 	// now is the playout clock, on the reference of the receive path's
 	// arrival times. playOne advances it by what it wrote; the playout
@@ -74,12 +84,46 @@ func newPlayer(s *Session) *player {
 		s:        s,
 		payload:  make([]byte, maxPayload),
 		payload2: make([]byte, maxPayload),
-		pcm:      make([]int16, 2*maxDecodedSamples),
-		work:     make([]int16, 2*maxDecodedSamples),
-		outbuf:   make([]int16, 2*maxDecodedSamples),
 		lastDec:  -1,
 		frameDur: defaultPTime,
 	}
+}
+
+// reserve makes room for decoded packets of up to unit samples.
+func (p *player) reserve(unit int) {
+	unit = min(max(unit, minDecodeUnit), maxDecodedSamples)
+	if unit <= p.unit {
+		return
+	}
+	p.unit = unit
+	p.pcm = make([]int16, 2*unit)
+	p.work = make([]int16, 2*unit)
+	out := make([]int16, 2*unit)
+	copy(out, p.outbuf) // the last frame, which concealment may repeat
+	p.outbuf = out
+}
+
+// unitFor returns the room reserved for the codecs of n: three frames of
+// the largest.
+func unitFor(n *negotiated) int {
+	u := 0
+	for _, pc := range n.recv {
+		u = max(u, 3*pc.info.FrameSamples()*max(pc.info.Channels, 1))
+	}
+	return u
+}
+
+// decode decodes payload with d into p.pcm at offset off, growing the
+// buffers once when the decoder needs more room than reserved.
+func (p *player) decode(d *decoderEntry, off int, payload []byte) (int, error) {
+	n, err := d.dec.Decode(p.pcm[off:off+p.unit], payload)
+	if errors.Is(err, codec.ErrShortBuffer) && p.unit < maxDecodedSamples {
+		keep := append([]int16(nil), p.pcm[:off]...)
+		p.reserve(maxDecodedSamples)
+		copy(p.pcm, keep)
+		n, err = d.dec.Decode(p.pcm[off:off+p.unit], payload)
+	}
+	return n, err
 }
 
 // decoder returns the decoder for payload type pt, creating it on first
@@ -118,6 +162,7 @@ func (p *player) tick() time.Duration {
 	if cur := s.neg.Load(); cur != p.neg {
 		resume := p.neg != nil && !p.neg.recvOK && cur.recvOK
 		p.neg, p.decoders, p.lastDec = cur, p.decoders[:0], -1
+		p.reserve(unitFor(cur))
 		if resume {
 			s.jbMu.Lock()
 			s.jb.Clear()
@@ -168,14 +213,14 @@ func (p *player) playPacket() time.Duration {
 		return 0
 	}
 	d := &p.decoders[di]
-	n, err := d.dec.Decode(p.pcm[:maxDecodedSamples], p.payload[:o.n])
+	n, err := p.decode(d, 0, p.payload[:o.n])
 	rate, ch := d.info.SampleRate, max(d.info.Channels, 1)
 	if err != nil || n <= 0 || rate <= 0 {
 		return 0
 	}
 	pcm := p.pcm[:n]
 	if o.merge && o.pt2 == o.pt {
-		n2, err := d.dec.Decode(p.pcm[n:n+maxDecodedSamples], p.payload2[:o.n2])
+		n2, err := p.decode(d, n, p.payload2[:o.n2])
 		if err == nil && n2 > 0 {
 			pcm = p.pcm[:n+n2]
 			if want := samplesIn(-o.adjust, rate); want > 0 {
@@ -231,7 +276,7 @@ func (p *player) conceal() time.Duration {
 			n, pt, ok := p.s.jb.PeekNext(p.payload2)
 			p.s.jbMu.Unlock()
 			if ok && pt == d.pt && n > 0 {
-				if m, err := f.DecodeFEC(p.outbuf[:maxDecodedSamples], p.payload2[:n]); err == nil && m > 0 {
+				if m, err := f.DecodeFEC(p.outbuf[:p.unit], p.payload2[:n]); err == nil && m > 0 {
 					p.s.ctr.fecRecovered.Add(1)
 					p.write(p.outbuf[:m], p.lastRate)
 					return durationOf(m/p.lastCh, p.lastRate)
@@ -239,7 +284,7 @@ func (p *player) conceal() time.Duration {
 			}
 		}
 		if c := d.conceal; c != nil {
-			if n, err := c.Conceal(p.outbuf[:maxDecodedSamples]); err == nil && n > 0 {
+			if n, err := c.Conceal(p.outbuf[:p.unit]); err == nil && n > 0 {
 				p.write(p.outbuf[:n], p.lastRate)
 				return durationOf(n/p.lastCh, p.lastRate)
 			}

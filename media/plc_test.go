@@ -268,3 +268,54 @@ func TestPlayerUsesDecoderConcealment(t *testing.T) {
 		t.Errorf("sample values: %v", counts)
 	}
 }
+
+// TestPlayerGrowsForLongPackets: the player reserves room for a few of
+// the negotiated frames, and a peer that sends much longer packets (here
+// 120 ms of PCMU where 20 ms was negotiated) is still played in full.
+func TestPlayerGrowsForLongPackets(t *testing.T) {
+	remote := netip.MustParseAddrPort("127.0.0.1:40000")
+	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(adaptive), done: make(chan struct{})}
+	pcmu, err := codec.Lookup("PCMU")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := bind(pcmu, 0, 20*time.Millisecond)
+	s.neg.Store(&negotiated{send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true, remote: &Description{Addr: remote}})
+	sink := &captureSink{}
+	s.SetSink(sink)
+	r, p := newReceiver(s), newPlayer(s)
+	const frame = 960 // 120 ms at 8 kHz
+	payload := make([]byte, frame)
+	for i := range payload {
+		payload[i] = 0x8f // a constant, non-silent PCMU value
+	}
+	for i := range 10 {
+		at := time.Duration(i) * 120 * time.Millisecond
+		for p.now < at {
+			p.playOne()
+		}
+		r.handle(rtpPacket(t, 0, uint16(i), uint32(frame*i), 1, payload), remote, at)
+	}
+	for range 40 {
+		p.playOne()
+	}
+	if p.unit < frame {
+		t.Errorf("room for %d samples after %d-sample packets", p.unit, frame)
+	}
+	want, _ := pcmu.NewDecoder()
+	ref := make([]int16, 1)
+	if _, err := want.Decode(ref, payload[:1]); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range sink.samples {
+		if v == ref[0] {
+			n++
+		}
+	}
+	// The jitter buffer may shorten or lengthen a packet while it finds
+	// its delay, so count decoded samples rather than exact frames.
+	if n < 8*frame {
+		t.Errorf("%d of %d samples played as decoded (unit %d, concealed %d)", n, 10*frame, p.unit, s.Stats().Concealed)
+	}
+}

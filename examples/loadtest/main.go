@@ -50,6 +50,7 @@ type options struct {
 	codec      string
 	ramp       float64
 	cpuprofile string
+	memprofile string
 	silence    bool
 	setupWait  time.Duration
 }
@@ -62,9 +63,13 @@ func run() error {
 	flag.StringVar(&o.codec, "codec", "PCMU", "codec (PCMU or PCMA)")
 	flag.Float64Var(&o.ramp, "ramp", 100, "calls dialled per second during setup")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile taken at the end of the hold phase to this file")
 	flag.BoolVar(&o.silence, "silence", true, "send silence (encoded as G.711 like any audio); -silence=false sends a generated tone, whose synthesis then shows in the CPU figures")
 	flag.DurationVar(&o.setupWait, "setup-timeout", 60*time.Second, "how long to wait for the last call to connect")
 	flag.Parse()
+	if o.memprofile != "" {
+		runtime.MemProfileRate = 4096 // fine enough to attribute a call's few kilobytes
+	}
 	if o.calls < 1 || o.ramp <= 0 || o.duration <= 0 {
 		return errors.New("-calls, -ramp and -duration must be positive")
 	}
@@ -250,6 +255,11 @@ func run() error {
 		pprof.StopCPUProfile()
 	}
 	mid := sample() // after the window: a forced GC of a big heap is slow
+	if o.memprofile != "" {
+		if err := writeHeapProfile(o.memprofile); err != nil {
+			return err
+		}
+	}
 	alive := 0
 	for _, c := range calls {
 		if c.State() == voipkit.CallConnected {
@@ -396,4 +406,17 @@ func raiseFileLimit() (soft, hard uint64, err error) {
 		rl = want
 	}
 	return uint64(rl.Cur), uint64(rl.Max), nil
+}
+
+// writeHeapProfile writes the live heap (as of the last GC) to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

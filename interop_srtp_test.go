@@ -28,8 +28,15 @@ func TestInteropBaresipSRTPCallAudio(t *testing.T) {
 	} {
 		t.Run("PhoneCalls/"+tt.suite, func(t *testing.T) { srtpPhoneCallsBaresip(t, kam, tt.suite, tt.user) })
 	}
+	// When it calls, baresip 1.0 offers a single a=crypto line, with its
+	// preferred AES_CM_128_HMAC_SHA1_80; a Phone limited to other suites
+	// refuses that offer.
 	t.Run("BaresipCalls/AES_CM_128_HMAC_SHA1_80", func(t *testing.T) {
 		srtpBaresipCallsPhone(t, kam, "AES_CM_128_HMAC_SHA1_80", "1006")
+	})
+	t.Run("BaresipCalls/NoCommonSuite", func(t *testing.T) {
+		srtpRefused(t, kam, Config{SRTP: SRTPMandatory, SRTPSuites: []string{"AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_32"}},
+			peertest.BaresipOptions{MediaEnc: "srtp-mand"}, media.ErrSRTPRefused)
 	})
 }
 
@@ -152,9 +159,17 @@ func srtpBaresipCallsPhone(t *testing.T, kam *peertest.Kamailio, suite, user str
 func TestInteropBaresipSRTPMandatoryRefusesPlain(t *testing.T) {
 	leakCheck(t)
 	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
+	srtpRefused(t, kam, Config{SRTP: SRTPMandatory}, peertest.BaresipOptions{}, media.ErrSRTPRequired)
+}
+
+// srtpRefused has baresip (with opts) call a Phone (with cfg) through
+// kam and checks that the Phone refuses the offer with 488, for reason
+// want, without announcing the call.
+func srtpRefused(t *testing.T, kam *peertest.Kamailio, cfg Config, opts peertest.BaresipOptions, want error) {
 	u2 := kam.User("1002")
-	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr()})
-	p := newTestPhone(t, Config{SRTP: SRTPMandatory})
+	opts.User, opts.Password, opts.Registrar = u2.Name, u2.Password, kam.Addr()
+	b := peertest.StartBaresip(t, opts)
+	p := newTestPhone(t, cfg)
 	u1 := kam.User("1001")
 	if _, err := p.AddAccount(AccountConfig{Server: kam.Addr(), User: u1.Name, Password: u1.Password}); err != nil {
 		t.Fatal(err)
@@ -168,8 +183,8 @@ func TestInteropBaresipSRTPMandatoryRefusesPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	end := waitEvent(t, p, &cur, 10*time.Second, func(e *CallStateEvent) bool { return e.State == CallTerminated })
-	if end.Code != 488 || end.Cause.Code != 488 || !errors.Is(end.Cause.Err, media.ErrSRTPRequired) {
-		t.Errorf("Phone: terminated with %d (cause %v), want 488 for SRTP required", end.Code, end.Cause)
+	if end.Code != 488 || end.Cause.Code != 488 || !errors.Is(end.Cause.Err, want) {
+		t.Errorf("Phone: terminated with %d (cause %v), want 488 for %v", end.Code, end.Cause, want)
 	}
 	ev, err := b.WaitEvent(ctx, "CALL_CLOSED")
 	if err != nil {

@@ -119,7 +119,7 @@ type dtmfState struct {
 	queue   []dtmfRequest
 	pending int           // queued or being sent
 	idle    chan struct{} // closed while pending is 0
-	queued  atomic.Int32  // len(queue), read by the send goroutine
+	queued  atomic.Int32  // len(queue), read by the media loop
 
 	events  chan DTMFEvent // received digits, closed by Session.Close
 	inband  atomic.Bool    // detect in-band digits in received audio
@@ -127,7 +127,7 @@ type dtmfState struct {
 	recv    atomic.Uint64
 	dropped atomic.Uint64
 
-	// Owned by the playout goroutine (dtmf_inband.go).
+	// Owned by the media loop (dtmf_inband.go).
 	det   *audio.DTMFDetector
 	found []audio.DTMFDetection
 }

@@ -13,7 +13,7 @@ const fullScaleDBm0 = 3.14
 // tapSink stands between the playout path and the application's Sink:
 // it feeds the in-band DTMF detector and discards the audio while the
 // speaker is muted. A Sink that fails is not written again until SetSink
-// is called. It is only called from the playout goroutine.
+// is called. It is only called from the media loop.
 type tapSink struct {
 	s      *Session
 	app    audio.Sink
@@ -34,7 +34,7 @@ func (t *tapSink) WriteFrame(f *audio.Frame) error {
 }
 
 // detectInband runs the received audio through the DTMF detector while
-// in-band detection is on. It runs on the playout goroutine.
+// in-band detection is on. It runs on the media loop.
 func (s *Session) detectInband(f *audio.Frame) {
 	d := &s.dtmf
 	if !d.inband.Load() {

@@ -10,7 +10,7 @@ import (
 	"github.com/voipkit/voipkit/audio"
 )
 
-// dtmfSend is the send goroutine's DTMF state: the digit being sent and
+// dtmfSend is the media loop's DTMF state: the digit being sent and
 // the pause after it.
 type dtmfSend struct {
 	active bool

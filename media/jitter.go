@@ -206,7 +206,7 @@ type jitterConfig struct {
 
 // jitterBuffer is the receive side's playout buffer. It is a pure state
 // machine: Push takes packets with their arrival time, and Pop, called by
-// the playout loop with the current time (both from the same monotonic
+// the media loop with the current time (both from the same monotonic
 // reference), says what to play next. Packets are ordered by RTP
 // sequence number, extended to 64 bits so that the 65535→0 wrap is
 // seamless, and played at their RTP timestamp plus a playout delay:

@@ -21,7 +21,7 @@ type payloadCodec struct {
 }
 
 // negotiated is the immutable outcome of one offer/answer exchange. The
-// sender, receiver and playout goroutines load it atomically and react
+// media and receive goroutines load it atomically and react
 // when a re-negotiation replaces it.
 type negotiated struct {
 	send   payloadCodec   // what we send

@@ -40,7 +40,7 @@ type decoderEntry struct {
 // waveform repetition), shortens or lengthens frames when the buffer
 // adjusts its delay, and writes the result to the Sink, so that the
 // Sink's timeline stays continuous. The duration of what it wrote is the
-// time to the next tick. It is owned by the playout goroutine (or a
+// time to the next tick. It is owned by the media loop (or a
 // test or benchmark driving it with simulated time).
 type player struct {
 	s        *Session
@@ -339,36 +339,35 @@ func (p *player) write(pcm []int16, rate int) {
 	}
 }
 
-// playoutLoop runs the player on a monotonic schedule advanced by the
+// playClock runs the player on a monotonic schedule advanced by the
 // duration of each tick; the jitter buffer sees the scheduled times on
 // the Session's clock, which the receive loop's arrival times use too.
-func (s *Session) playoutLoop() {
-	defer s.wg.Done()
-	p := newPlayer(s)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	start := time.Now()
-	var elapsed time.Duration
-	for {
-		wait := time.Until(start.Add(elapsed))
-		if wait < -maxPlayoutLag*p.frameDur {
-			start, elapsed, wait = time.Now(), 0, 0
-		}
-		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-s.done:
-				return
-			case <-timer.C:
-			}
-		} else {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
-		}
-		p.now = start.Sub(s.rtcp.epoch) + elapsed
-		elapsed += p.playOne()
+// It is owned by the media loop (media_loop.go).
+type playClock struct {
+	s       *Session
+	p       *player
+	start   time.Time
+	elapsed time.Duration
+}
+
+func newPlayClock(s *Session) *playClock {
+	return &playClock{s: s, p: newPlayer(s), start: time.Now()}
+}
+
+// due returns when the next tick is due. After a stall of more than
+// maxPlayoutLag frames (a Sink that blocked) it starts a new schedule
+// rather than writing a burst.
+func (c *playClock) due() time.Time {
+	at := c.start.Add(c.elapsed)
+	if time.Since(at) > maxPlayoutLag*c.p.frameDur {
+		c.start, c.elapsed = time.Now(), 0
+		at = c.start
 	}
+	return at
+}
+
+// play plays the tick that is due.
+func (c *playClock) play() {
+	c.p.now = c.start.Sub(c.s.rtcp.epoch) + c.elapsed
+	c.elapsed += c.p.playOne()
 }

@@ -19,7 +19,7 @@ const maxSendLag = 5
 
 // sender is the state of the send path: it reads a frame from the
 // Source, encodes it and packetizes it into a reused buffer. It is owned
-// by the send goroutine (or a benchmark).
+// by the media loop (or a benchmark).
 type sender struct {
 	hdr     rtp.Header
 	pc      payloadCodec
@@ -177,85 +177,84 @@ func (s *sender) idle(k int64) {
 	s.hdr.Marker = true
 }
 
-// sendLoop sends one packet per packetization interval on a monotonic
-// schedule (start + n·ptime), so timing errors do not accumulate.
-func (s *Session) sendLoop() {
-	defer s.wg.Done()
+// sendClock paces the send path: one packet per packetization interval
+// on a monotonic schedule (start + n·ptime), so timing errors do not
+// accumulate. It is owned by the media loop (media_loop.go).
+type sendClock struct {
+	s        *Session
+	snd      *sender
+	neg      *negotiated
+	start    time.Time
+	n        int64
+	ptime    time.Duration
+	warnedTx bool
+}
+
+func newSendClock(s *Session) *sendClock {
 	snd := newSender()
 	snd.hdr.SSRC = s.rtcp.ssrc // RTCP reports name it
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var (
-		neg      *negotiated
-		start    time.Time
-		n        int64
-		ptime    time.Duration
-		warnedTx bool
-	)
-	for {
-		if cur := s.neg.Load(); cur != neg {
-			if neg == nil || cur.send.info != neg.send.info {
-				if err := snd.configure(cur.send); err != nil {
-					s.log.Error("media: cannot send", "err", err)
-				}
-			}
-			if err := snd.secure(cur.sec); err != nil {
+	return &sendClock{s: s, snd: snd}
+}
+
+// due follows a new negotiation and returns when the next packet is due.
+// A sender that has fallen more than maxSendLag frames behind (because
+// its goroutine was not scheduled, or the Source blocked) skips ahead.
+func (c *sendClock) due() time.Time {
+	s, snd := c.s, c.snd
+	if cur := s.neg.Load(); cur != c.neg {
+		if c.neg == nil || cur.send.info != c.neg.send.info {
+			if err := snd.configure(cur.send); err != nil {
 				s.log.Error("media: cannot send", "err", err)
 			}
-			neg = cur
-			if ptime != neg.send.info.FrameDuration {
-				ptime = neg.send.info.FrameDuration
-				start, n = time.Now(), 0
-			}
 		}
-		wait := time.Until(start.Add(time.Duration(n) * ptime))
-		if wait < -maxSendLag*ptime {
-			k := int64(-wait / ptime)
-			n += k
-			snd.idle(k)
-			s.ctr.sendSkipped.Add(uint64(k))
-			continue
+		if err := snd.secure(cur.sec); err != nil {
+			s.log.Error("media: cannot send", "err", err)
 		}
-		if wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-s.done:
-				return
-			case <-timer.C:
-			}
-		} else {
-			select {
-			case <-s.done:
-				return
-			default:
-			}
+		c.neg = cur
+		if c.ptime != cur.send.info.FrameDuration {
+			c.ptime = cur.send.info.FrameDuration
+			c.start, c.n = time.Now(), 0
 		}
-		n++
-		if !neg.sendOK || snd.enc == nil || snd.srtpFailed {
-			s.dropDTMF(snd)
-			snd.idle(1)
-			continue
-		}
-		if err := snd.fill(s.source.Load()); err != nil {
-			s.log.Warn("media: audio source failed; sending silence", "err", err)
-		}
-		pkt, plen, err := s.nextPacket(snd, neg) // audio, or DTMF (dtmf_send.go)
-		if err != nil {
-			s.log.Error("media: encode", "err", err)
-			snd.idle(1)
-			continue
-		}
-		dest := s.rtpDest.Load()
-		if _, err := s.rtpConn.WriteToUDPAddrPort(pkt, *dest); err != nil {
-			if !warnedTx {
-				warnedTx = true
-				s.log.Warn("media: send RTP", "to", dest.String(), "err", err)
-			}
-			continue
-		}
-		warnedTx = false
-		s.ctr.packetsSent.Add(1)
-		s.ctr.bytesSent.Add(uint64(plen))
-		s.rtcp.noteSent(snd.hdr.Timestamp-snd.frameTS, neg.send.info.ClockRate, s.rtcp.since()) // for sender reports
 	}
+	at := c.start.Add(time.Duration(c.n) * c.ptime)
+	if lag := time.Since(at); lag > maxSendLag*c.ptime {
+		k := int64(lag / c.ptime)
+		c.n += k
+		snd.idle(k)
+		s.ctr.sendSkipped.Add(uint64(k))
+		at = c.start.Add(time.Duration(c.n) * c.ptime)
+	}
+	return at
+}
+
+// send sends the packet that is due.
+func (c *sendClock) send() {
+	s, snd, neg := c.s, c.snd, c.neg
+	c.n++
+	if !neg.sendOK || snd.enc == nil || snd.srtpFailed {
+		s.dropDTMF(snd)
+		snd.idle(1)
+		return
+	}
+	if err := snd.fill(s.source.Load()); err != nil {
+		s.log.Warn("media: audio source failed; sending silence", "err", err)
+	}
+	pkt, plen, err := s.nextPacket(snd, neg) // audio, or DTMF (dtmf_send.go)
+	if err != nil {
+		s.log.Error("media: encode", "err", err)
+		snd.idle(1)
+		return
+	}
+	dest := s.rtpDest.Load()
+	if _, err := s.rtpConn.WriteToUDPAddrPort(pkt, *dest); err != nil {
+		if !c.warnedTx {
+			c.warnedTx = true
+			s.log.Warn("media: send RTP", "to", dest.String(), "err", err)
+		}
+		return
+	}
+	c.warnedTx = false
+	s.ctr.packetsSent.Add(1)
+	s.ctr.bytesSent.Add(uint64(plen))
+	s.rtcp.noteSent(snd.hdr.Timestamp-snd.frameTS, neg.send.info.ClockRate, s.rtcp.since()) // for sender reports
 }

@@ -432,11 +432,10 @@ func (s *Session) Start() error {
 	}
 	s.started = true
 	s.mon.rearm(s.rtcp.since())
-	s.wg.Add(5)
-	go s.sendLoop()
+	s.wg.Add(4)
+	go s.mediaLoop() // sending and playout (media_loop.go)
 	go s.receiveLoop()
 	go s.rtcpLoop()
-	go s.playoutLoop()
 	go s.controlLoop() // RTCP reports and the media timeout
 	return nil
 }

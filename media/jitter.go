@@ -182,17 +182,17 @@ type popOut struct {
 
 // jbSlot holds one packet.
 type jbSlot struct {
+	seq     int64
+	ts      int64 // extended timestamp (audio packets)
+	arrival time.Duration
+	rate    int
+	buf     []byte
+	pt      uint8
 	used    bool
 	done    bool // played (or skipped); seq still identifies it
 	skip    bool
 	marker  bool
 	disc    bool // its transit time says it starts a new timeline
-	seq     int64
-	ts      int64 // extended timestamp (audio packets)
-	arrival time.Duration
-	pt      uint8
-	rate    int
-	buf     []byte
 }
 
 // jitterConfig configures a jitterBuffer.
@@ -233,6 +233,8 @@ type jitterBuffer struct {
 	mask  int64
 	cfg   jitterConfig
 	free  [][]byte // payload buffers of slots that hold no packet
+	// largest is the size of the largest payload stored so far.
+	largest int
 
 	init    bool  // a packet has been stored
 	played  bool  // a packet of this sequence has been played
@@ -301,7 +303,7 @@ func newJitterBuffer(cfg jitterConfig) *jitterBuffer {
 		target: cfg.delay,
 	}
 	if cfg.mode == JitterAdaptive {
-		j.est.bins = make([]float64, int((cfg.maxDelay+jbDiscontinuity+100*time.Millisecond)/jbBin))
+		j.est.bins = make([]float32, int((cfg.maxDelay+jbDiscontinuity+100*time.Millisecond)/jbBin))
 	}
 	return j
 }
@@ -393,6 +395,7 @@ func (j *jitterBuffer) store(ext int64, p *jbPacket, arrival time.Duration) {
 		s.buf = make([]byte, 0, max(len(p.payload), 192))
 	}
 	s.buf = append(s.buf[:0], p.payload...)
+	j.largest = max(j.largest, len(p.payload))
 	s.used, s.done, s.skip, s.marker, s.disc = true, false, p.skip || p.rate <= 0, p.marker, false
 	s.seq, s.pt, s.rate, s.arrival = ext, p.pt, p.rate, arrival
 	if ext > j.highest {
@@ -799,8 +802,9 @@ type jbEstimator struct {
 
 	// Histogram of transit times: bins[i] counts [ref+i*jbBin, +jbBin).
 	// Each observation weighs grow times the previous one; weights are
-	// renormalised when they get large.
-	bins   []float64
+	// renormalised when they get large. Single precision is plenty for
+	// a quantile and halves the largest part of a call's buffer state.
+	bins   []float32
 	ref    time.Duration
 	weight float64
 	total  float64
@@ -896,7 +900,7 @@ func (e *jbEstimator) observe(transit, arrival, frame time.Duration, hist bool) 
 func (e *jbEstimator) add(t time.Duration, w float64) {
 	i := int((t - e.ref) / jbBin)
 	i = min(max(i, 0), len(e.bins)-1)
-	e.bins[i] += w
+	e.bins[i] += float32(w)
 	e.total += w
 	e.top = max(e.top, i)
 }
@@ -907,7 +911,7 @@ func (e *jbEstimator) shift(k int) {
 	switch {
 	case k == 0:
 	case k > 0:
-		var low float64
+		var low float32
 		for i := 0; i < min(k+1, n); i++ {
 			low += e.bins[i]
 		}
@@ -919,7 +923,7 @@ func (e *jbEstimator) shift(k int) {
 		e.top = max(e.top-k, 0)
 	default:
 		d := -k
-		var high float64
+		var high float32
 		for i := max(n-1-d, 0); i < n; i++ {
 			high += e.bins[i]
 		}
@@ -939,13 +943,13 @@ func (e *jbEstimator) renormalise() {
 	e.total = 0
 	top := 0
 	for i := range e.bins {
-		v := e.bins[i] * s
+		v := float64(e.bins[i]) * s
 		if v < 1e-6 {
 			v = 0
 		} else {
 			top = i
 		}
-		e.bins[i] = v
+		e.bins[i] = float32(v)
 		e.total += v
 	}
 	e.weight, e.top = 1, top
@@ -961,7 +965,7 @@ func (e *jbEstimator) quantile(q float64) time.Duration {
 	acc := 0.0
 	i := e.top
 	for ; i > 0; i-- {
-		acc += e.bins[i]
+		acc += float64(e.bins[i])
 		if acc > lim {
 			break
 		}

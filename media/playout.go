@@ -14,8 +14,8 @@ import (
 const maxDecodedSamples = 5760
 
 // minDecodeUnit is the smallest room the player keeps for one decoded
-// packet: 60 ms of 8 kHz audio.
-const minDecodeUnit = 480
+// packet: 40 ms of 8 kHz audio.
+const minDecodeUnit = 320
 
 // maxPlayoutLag is how far (in frames) playout may fall behind its
 // schedule, for example because the Sink blocked, before it starts a new
@@ -50,9 +50,9 @@ type player struct {
 	payload2 []byte
 	// unit is the room, in samples, for one decoded packet; pcm, work and
 	// outbuf hold two units each. It starts from the negotiated codecs'
-	// frames (three of them, for a peer's longer ptime) and grows up to
-	// maxDecodedSamples when a decoder needs more, so a G.711 call does
-	// not carry buffers sized for 120 ms of 48 kHz audio.
+	// frames (two of them) and doubles, up to maxDecodedSamples, when a
+	// decoder needs more, so a G.711 call does not carry buffers sized
+	// for 120 ms of 48 kHz audio.
 	unit   int
 	pcm    []int16 // decoded audio: room for two packets
 	work   []int16 // shortened or lengthened audio
@@ -82,8 +82,6 @@ type player struct {
 func newPlayer(s *Session) *player {
 	return &player{
 		s:        s,
-		payload:  make([]byte, maxPayload),
-		payload2: make([]byte, maxPayload),
 		lastDec:  -1,
 		frameDur: defaultPTime,
 	}
@@ -103,27 +101,38 @@ func (p *player) reserve(unit int) {
 	p.outbuf = out
 }
 
-// unitFor returns the room reserved for the codecs of n: three frames of
+// fitPayloads makes the payload buffers as large as the largest payload
+// the jitter buffer has stored, so that they are not sized for the
+// largest one it accepts (maxPayload). s.jbMu must be held.
+func (p *player) fitPayloads() {
+	if n := p.s.jb.largest; n > len(p.payload) {
+		n = min(max(n, 256), maxPayload)
+		p.payload, p.payload2 = make([]byte, n), make([]byte, n)
+	}
+}
+
+// unitFor returns the room reserved for the codecs of n: two frames of
 // the largest.
 func unitFor(n *negotiated) int {
 	u := 0
 	for _, pc := range n.recv {
-		u = max(u, 3*pc.info.FrameSamples()*max(pc.info.Channels, 1))
+		u = max(u, 2*pc.info.FrameSamples()*max(pc.info.Channels, 1))
 	}
 	return u
 }
 
-// decode decodes payload with d into p.pcm at offset off, growing the
-// buffers once when the decoder needs more room than reserved.
+// decode decodes payload with d into p.pcm at offset off, doubling the
+// buffers while the decoder needs more room than reserved.
 func (p *player) decode(d *decoderEntry, off int, payload []byte) (int, error) {
-	n, err := d.dec.Decode(p.pcm[off:off+p.unit], payload)
-	if errors.Is(err, codec.ErrShortBuffer) && p.unit < maxDecodedSamples {
+	for {
+		n, err := d.dec.Decode(p.pcm[off:off+p.unit], payload)
+		if !errors.Is(err, codec.ErrShortBuffer) || p.unit >= maxDecodedSamples {
+			return n, err
+		}
 		keep := append([]int16(nil), p.pcm[:off]...)
-		p.reserve(maxDecodedSamples)
+		p.reserve(2 * p.unit)
 		copy(p.pcm, keep)
-		n, err = d.dec.Decode(p.pcm[off:off+p.unit], payload)
 	}
-	return n, err
 }
 
 // decoder returns the decoder for payload type pt, creating it on first
@@ -177,6 +186,7 @@ func (p *player) tick() time.Duration {
 		return p.frameDur
 	}
 	s.jbMu.Lock()
+	p.fitPayloads()
 	p.out = s.jb.Pop(p.now, p.quiet, p.payload, p.payload2)
 	s.jbMu.Unlock()
 	switch p.out.kind {
@@ -273,6 +283,7 @@ func (p *player) conceal() time.Duration {
 		if f, ok := d.dec.(fecDecoder); ok {
 			// In-band FEC: the next packet may carry this frame.
 			p.s.jbMu.Lock()
+			p.fitPayloads()
 			n, pt, ok := p.s.jb.PeekNext(p.payload2)
 			p.s.jbMu.Unlock()
 			if ok && pt == d.pt && n > 0 {

@@ -19,16 +19,16 @@ type fecDecoder interface {
 // Waveform concealment parameters, in the spirit of ITU-T G.711
 // Appendix I. Durations are in milliseconds, scaled to the sample rate.
 const (
-	plcPitchMinMS = 5   // shortest pitch period searched (200 Hz)
-	plcPitchMaxMS = 15  // longest (66.7 Hz)
-	plcCorrMS     = 20  // length of the signal matched against its past
-	plcAttenMS    = 10  // full level for this long, then...
-	plcStepMS     = 10  // ...20% less per this long
-	plcSilenceMS  = 60  // silence from here on
-	plcFadeMS     = 5   // fade-out before silence between talkspurts
-	plcMaxOLAMS   = 10  // longest overlap-add when audio resumes
-	plcOLAStepMS  = 4   // overlap-add grows by this per 10 ms concealed
-	plcChunkMS    = 125 // samples handled per step of the history buffer
+	plcPitchMinMS = 5  // shortest pitch period searched (200 Hz)
+	plcPitchMaxMS = 15 // longest (66.7 Hz)
+	plcCorrMS     = 20 // length of the signal matched against its past
+	plcAttenMS    = 10 // full level for this long, then...
+	plcStepMS     = 10 // ...20% less per this long
+	plcSilenceMS  = 60 // silence from here on
+	plcFadeMS     = 5  // fade-out before silence between talkspurts
+	plcMaxOLAMS   = 10 // longest overlap-add when audio resumes
+	plcOLAStepMS  = 4  // overlap-add grows by this per 10 ms concealed
+	plcChunkMS    = 20 // samples handled per step of the history buffer
 )
 
 // plc conceals lost frames of mono 16-bit PCM by repeating the last pitch

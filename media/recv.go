@@ -16,6 +16,9 @@ const (
 	// readBufferSize is the size of the datagram buffers; larger
 	// datagrams are truncated and then fail validation.
 	readBufferSize = 2048
+	// rtcpReadBufferSize is the size of the RTCP datagram buffer: an
+	// audio call's compound reports fit an Ethernet MTU.
+	rtcpReadBufferSize = 1500
 	// ssrcProbation is how many packets in a row a new SSRC must send
 	// before the receiver switches to it; until then its packets count as
 	// garbage. This keeps stray packets from resetting the stream.
@@ -306,7 +309,7 @@ func (s *Session) rtcpLoop() {
 	latch := addrLatch{dest: &s.rtcpDest}
 	var neg *negotiated
 	var unprot unprotector
-	buf := make([]byte, readBufferSize)
+	buf := make([]byte, rtcpReadBufferSize)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
 		if err != nil {

@@ -15,6 +15,14 @@
 //
 //	go run ./examples/loadtest -calls 500 -duration 20s -srtp -cpuprofile cpu.out
 //	go tool pprof -top cpu.out
+//
+// With -floor it runs the same packet pattern over bare UDP sockets (two
+// per call, a 172-byte datagram each way every 20 ms, one reading
+// goroutine per socket) with no voipkit code at all: the CPU that costs
+// is what the kernel's loopback path takes, a floor under any figure the
+// full run can reach on the same machine.
+//
+//	go run ./examples/loadtest -floor -calls 800 -duration 10s
 package main
 
 import (
@@ -51,6 +59,7 @@ type options struct {
 	ramp       float64
 	cpuprofile string
 	memprofile string
+	floor      bool
 	silence    bool
 	setupWait  time.Duration
 }
@@ -63,6 +72,7 @@ func run() error {
 	flag.StringVar(&o.codec, "codec", "PCMU", "codec (PCMU or PCMA)")
 	flag.Float64Var(&o.ramp, "ramp", 100, "calls dialled per second during setup")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
+	flag.BoolVar(&o.floor, "floor", false, "measure the UDP loopback floor instead: the same packet pattern with no voipkit code")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile taken at the end of the hold phase to this file")
 	flag.BoolVar(&o.silence, "silence", true, "send silence (encoded as G.711 like any audio); -silence=false sends a generated tone, whose synthesis then shows in the CPU figures")
 	flag.DurationVar(&o.setupWait, "setup-timeout", 60*time.Second, "how long to wait for the last call to connect")
@@ -77,6 +87,9 @@ func run() error {
 		return fmt.Errorf("-codec %q: the harness measures G.711 (PCMU or PCMA)", o.codec)
 	}
 
+	if o.floor {
+		return runFloor(o.calls, o.duration)
+	}
 	soft, hard, err := raiseFileLimit()
 	if err != nil {
 		fmt.Printf("open files limit: %d (hard %d); could not raise it: %v\n", soft, hard, err)
@@ -305,7 +318,8 @@ func run() error {
 		setupElapsed.Round(time.Millisecond), nConn, float64(nConn)/setupElapsed.Seconds(), setupCPU.Round(time.Millisecond))
 	fmt.Printf("  hold CPU (user+sys)        %v over %v = %.2f cores\n",
 		holdCPU.Round(time.Millisecond), holdElapsed.Round(time.Millisecond), holdCPU.Seconds()/holdElapsed.Seconds())
-	fmt.Printf("  CPU per call               %.3f ms per call-second; calls per core %.0f\n", cpuPerCallSec, 1000/cpuPerCallSec)
+	fmt.Printf("  CPU per call               %.3f ms per call-second; calls per core %.0f (call ends per core %.0f)\n",
+		cpuPerCallSec, 1000/cpuPerCallSec, 2000/cpuPerCallSec)
 	fmt.Printf("  packet rate achieved       %.1f%% of 50/s per end (sender skipped %d frames); %.3f ms CPU per carried call-second, calls per core %.0f\n",
 		100*carried/callSeconds, after.skipped-before.skipped, cpuPerCarried, 1000/cpuPerCarried)
 	fmt.Printf("  packets (both ends, hold)  sent %d, received %d, lost %d, late %d, concealed %d\n",
@@ -317,8 +331,11 @@ func run() error {
 		fmt.Printf("  late+lost (hold)           %.3f%%\n", 100*float64(lateLost)/float64(expected))
 	}
 	fmt.Printf("  SRTP auth failures         %d (replays %d)\n", after.authFail, after.replays)
-	fmt.Printf("  heap in use per call       %.1f KiB (%.1f MiB total above idle)\n",
-		float64(mid.heap-baseline.heap)/1024/float64(nConn), float64(mid.heap-baseline.heap)/(1<<20))
+	heapPerCall := float64(mid.heap-baseline.heap) / 1024 / float64(nConn)
+	fmt.Printf("  heap in use per call       %.1f KiB, %.1f KiB per call end (%.1f MiB total above idle)\n",
+		heapPerCall, heapPerCall/2, float64(mid.heap-baseline.heap)/(1<<20))
+	fmt.Printf("  goroutine stacks per call  %.1f KiB (not part of the heap)\n",
+		float64(mid.stack-baseline.stack)/1024/float64(nConn))
 	fmt.Printf("  goroutines per call        %.1f (%d above idle)\n",
 		float64(mid.goroutines-baseline.goroutines)/float64(nConn), mid.goroutines-baseline.goroutines)
 	fmt.Printf("  hang up                    %v\n", hangElapsed.Round(time.Millisecond))
@@ -371,6 +388,7 @@ func sumStats(callerCalls, calleeCalls []*voipkit.Call) totals {
 
 type snapshot struct {
 	heap       uint64
+	stack      uint64
 	goroutines int
 }
 
@@ -379,7 +397,7 @@ func sample() snapshot {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return snapshot{heap: ms.HeapInuse, goroutines: runtime.NumGoroutine()}
+	return snapshot{heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 // cpuTime returns the user plus system CPU time this process has used.

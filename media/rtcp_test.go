@@ -627,3 +627,48 @@ func TestLoopbackRTCP(t *testing.T) {
 		})
 	}
 }
+
+// TestRTCPPortReadOnceMuxEnds: with rtcp-mux the RTCP port is not read;
+// when a later answer drops a=rtcp-mux, RTCP sent to the RTCP port is
+// taken up again.
+func TestRTCPPortReadOnceMuxEnds(t *testing.T) {
+	a := newTestSession(t, "PCMU")
+	b := newTestSession(t, "PCMU")
+	offer, err := a.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := b.AcceptOffer(offer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRemoteAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	reading := a.rtcpReading
+	a.mu.Unlock()
+	if reading || !a.neg.Load().rtcpMux {
+		t.Fatalf("mux %v, RTCP port read %v", a.neg.Load().rtcpMux, reading)
+	}
+	if _, err := a.CreateOffer(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetRemoteAnswer([]byte(strings.Replace(string(answer), "a=rtcp-mux\r\n", "", 1))); err != nil {
+		t.Fatal(err)
+	}
+	rr, err := (&rtcp.ReceiverReport{SSRC: 1234}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := newUDPPeer(t)
+	if !waitFor(2*time.Second, func() bool {
+		peer.send(netipAddrPort(a.LocalAddr(), 1), rr)
+		return a.Stats().RTCPReceived > 0
+	}) {
+		t.Errorf("RTCP to the RTCP port after mux ended: %+v", a.Stats())
+	}
+}

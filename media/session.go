@@ -116,6 +116,7 @@ type Session struct {
 	offeredCrypto []cryptoAttr   // its a=crypto attributes
 	started       bool
 	closed        bool
+	rtcpReading   bool // rtcpLoop runs
 
 	neg      atomic.Pointer[negotiated]
 	source   atomic.Pointer[sourceHolder]
@@ -341,6 +342,18 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 	return b, nil
 }
 
+// startRTCPReader starts reading the RTCP port, once: with rtcp-mux
+// (RFC 5761) RTCP comes on the RTP port, and the RTCP port is only read
+// if a later negotiation stops multiplexing. It is called with s.mu held.
+func (s *Session) startRTCPReader() {
+	if s.rtcpReading || s.closed {
+		return
+	}
+	s.rtcpReading = true
+	s.wg.Add(1)
+	go s.rtcpLoop()
+}
+
 // apply installs a negotiation outcome. It is called with s.mu held.
 func (s *Session) apply(n *negotiated) {
 	prev := s.neg.Swap(n)
@@ -351,6 +364,9 @@ func (s *Session) apply(n *negotiated) {
 	if prev == nil || prev.remote.RTCPAddr != n.remote.RTCPAddr {
 		a := n.remote.RTCPAddr
 		s.rtcpDest.Store(&a)
+	}
+	if s.started && !n.rtcpMux {
+		s.startRTCPReader()
 	}
 	s.mon.rearm(s.rtcp.since()) // the media timeout counts from here
 	s.log.Debug("media negotiated",
@@ -432,11 +448,13 @@ func (s *Session) Start() error {
 	}
 	s.started = true
 	s.mon.rearm(s.rtcp.since())
-	s.wg.Add(4)
+	s.wg.Add(3)
 	go s.mediaLoop() // sending and playout (media_loop.go)
 	go s.receiveLoop()
-	go s.rtcpLoop()
 	go s.controlLoop() // RTCP reports and the media timeout
+	if !s.neg.Load().rtcpMux {
+		s.startRTCPReader()
+	}
 	return nil
 }
 

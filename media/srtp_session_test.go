@@ -244,7 +244,8 @@ func TestSRTPWireTamperReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rtcpAddr := netipAddrPort(b.LocalAddr(), 1)
+	// The sessions negotiated rtcp-mux, so RTCP goes to the RTP port.
+	rtcpAddr := netipAddrPort(b.LocalAddr(), 0)
 	attacker.send(rtcpAddr, protected)
 	if !waitFor(2*time.Second, func() bool { return b.Stats().RTCPReceived == 1 }) {
 		t.Errorf("SRTCP not received: %+v", b.Stats())

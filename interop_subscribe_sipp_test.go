@@ -46,11 +46,6 @@ func (m subSippMsg) isRequest(method string) bool {
 	return strings.HasPrefix(m.firstLine(), method+" ")
 }
 
-// isResponse reports whether m is a response with code to a method request.
-func (m subSippMsg) isResponse(code, method string) bool {
-	return strings.HasPrefix(m.firstLine(), "SIP/2.0 "+code+" ") && strings.HasSuffix(m.hdr("CSeq"), " "+method)
-}
-
 // hdr returns the first value of header name ("" when absent); the body
 // is not searched.
 func (m subSippMsg) hdr(name string) string {

@@ -165,6 +165,14 @@ type Config struct {
 	// DisableLocalRingback turns off the ringback the Phone plays into
 	// the sink of an outgoing call ringing without early media.
 	DisableLocalRingback bool
+	// FailureTone, when positive, is how long the Phone plays a
+	// call-progress tone into the sink of an outgoing call that fails
+	// before it is answered, as a desk phone does: the plan's busy tone
+	// for 486 Busy Here and 600 Busy Everywhere, its congestion (reorder)
+	// tone for any other failure (a 4xx-6xx response, a timeout, an
+	// unreachable server). A call we cancelled or hung up gets no tone;
+	// dialling again or closing the Phone stops it. Zero: no tone.
+	FailureTone time.Duration
 	// VADThreshold (dBFS) and VADHangover tune the voice activity
 	// detection behind VoiceActivityEvent. Zero: -40 dBFS and 300 ms.
 	VADThreshold float64
@@ -208,6 +216,8 @@ type Phone struct {
 	closed   bool
 	wg       sync.WaitGroup
 	ready    chan struct{} // closed once NewPhone has finished setting up
+	quit     chan struct{} // closed when Close begins
+	toneStop chan struct{} // stops the failure tone playing (tones.go)
 
 	dnd         bool
 	blocked     map[string]bool
@@ -230,7 +240,7 @@ func NewPhone(cfg Config) (*Phone, error) {
 	if cfg.EventBuffer <= 0 {
 		cfg.EventBuffer = 1024
 	}
-	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, lines: map[int]*Call{}, lineOf: map[*Call]int{}, ready: make(chan struct{}), dnd: cfg.DoNotDisturb, blocked: map[string]bool{}}
+	p := &Phone{cfg: cfg, log: log, calls: map[*Call]*Account{}, lines: map[int]*Call{}, lineOf: map[*Call]int{}, ready: make(chan struct{}), quit: make(chan struct{}), dnd: cfg.DoNotDisturb, blocked: map[string]bool{}}
 	for _, b := range cfg.Blocklist {
 		p.blocked[normalizeCaller(b)] = true
 	}
@@ -359,6 +369,7 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 	}
 	p.emit(&CallStateEvent{eventBase: eventBase{now}, Call: e.Call, State: e.State, Prev: e.Prev, Code: e.Code, Reason: e.Reason, Cause: e.Cause})
 	if e.State == call.StateTerminated {
+		p.onFailed(e) // tones.go
 		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})
 		p.mu.Lock()
 		delete(p.calls, e.Call)
@@ -403,6 +414,7 @@ func (p *Phone) Dial(ctx context.Context, target string, options ...DialOption) 
 	for _, o := range options {
 		o(&s)
 	}
+	p.stopTone() // tones.go
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -582,6 +594,7 @@ func (p *Phone) Close() error {
 	p.closed = true
 	accs := append([]*Account(nil), p.accounts...)
 	p.mu.Unlock()
+	close(p.quit)
 	for _, c := range p.Calls() {
 		_ = c.Close()
 	}

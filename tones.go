@@ -96,6 +96,108 @@ func (p *Phone) onRinging(e call.Event) {
 	p.goTracked(func() { playRingback(c, src) })
 }
 
+// failureTone returns the tone for how an outgoing call ended before
+// the answer, and false when it gets none: we ended it ourselves, or it
+// was answered.
+func failureTone(e call.Event) (audio.ToneKind, bool) {
+	if e.Call.Direction() != call.Outgoing || e.Cause.By == call.PartyLocal {
+		return 0, false
+	}
+	switch e.Prev {
+	case call.StateDialing, call.StateRinging, call.StateEarlyMedia:
+	default:
+		return 0, false
+	}
+	switch e.Cause.Code {
+	case 486, 600:
+		return audio.ToneBusy, true
+	case 487: // cancelled
+		return 0, false
+	}
+	return audio.ToneCongestion, true
+}
+
+// onFailed plays the busy or congestion tone into the sink of an
+// outgoing call that failed before the answer, for Config.FailureTone.
+func (p *Phone) onFailed(e call.Event) {
+	kind, ok := failureTone(e)
+	if !ok || p.cfg.FailureTone <= 0 {
+		return
+	}
+	sink := e.Call.Sink()
+	if sink == nil {
+		return
+	}
+	stop := make(chan struct{})
+	p.mu.Lock()
+	if p.toneStop != nil {
+		close(p.toneStop)
+	}
+	p.toneStop = stop
+	p.mu.Unlock()
+	src := p.tonePlan().Source(kind, ringbackLevel)
+	frames := int(p.cfg.FailureTone / ringbackFrame)
+	p.goTracked(func() {
+		defer p.endTone(stop)
+		playTone(sink, src, frames, stop, p.quit)
+	})
+}
+
+// stopTone stops the failure tone, if one is playing.
+func (p *Phone) stopTone() {
+	p.mu.Lock()
+	if p.toneStop != nil {
+		close(p.toneStop)
+		p.toneStop = nil
+	}
+	p.mu.Unlock()
+}
+
+// endTone forgets stop once its tone has ended by itself.
+func (p *Phone) endTone(stop chan struct{}) {
+	p.mu.Lock()
+	if p.toneStop == stop {
+		p.toneStop = nil
+	}
+	p.mu.Unlock()
+}
+
+// playTone writes frames 20 ms frames of src into sink in real time,
+// until stop or quit closes.
+func playTone(sink audio.Sink, src audio.Source, frames int, stop, quit <-chan struct{}) {
+	tick := time.NewTicker(ringbackFrame)
+	defer tick.Stop()
+	var f audio.Frame
+	for ; frames > 0; frames-- {
+		select {
+		case <-stop:
+			return
+		case <-quit:
+			return
+		case <-tick.C:
+		}
+		if !writeToneFrame(sink, src, &f) {
+			return
+		}
+	}
+}
+
+// writeToneFrame writes the next 20 ms of src into sink, at the sink's
+// sample rate when it tells one (else 8 kHz). It reports false when
+// either fails.
+func writeToneFrame(sink audio.Sink, src audio.Source, f *audio.Frame) bool {
+	rate := 8000
+	if r, ok := sink.(interface{ SampleRate() int }); ok && r.SampleRate() > 0 {
+		rate = r.SampleRate()
+	}
+	size := rate * int(ringbackFrame) / int(time.Second)
+	if cap(f.Samples) < size {
+		f.Samples = make([]int16, size)
+	}
+	f.Samples, f.SampleRate = f.Samples[:size], rate
+	return src.ReadFrame(f) == nil && sink.WriteFrame(f) == nil
+}
+
 // playRingback feeds src into c's sink in real time while c rings.
 func playRingback(c *Call, src audio.Source) {
 	tick := time.NewTicker(ringbackFrame)
@@ -114,19 +216,7 @@ func playRingback(c *Call, src audio.Source) {
 		if sink == nil {
 			continue
 		}
-		rate := 8000
-		if r, ok := sink.(interface{ SampleRate() int }); ok && r.SampleRate() > 0 {
-			rate = r.SampleRate()
-		}
-		size := rate * int(ringbackFrame) / int(time.Second)
-		if cap(f.Samples) < size {
-			f.Samples = make([]int16, size)
-		}
-		f.Samples, f.SampleRate = f.Samples[:size], rate
-		if err := src.ReadFrame(&f); err != nil {
-			return
-		}
-		if err := sink.WriteFrame(&f); err != nil {
+		if !writeToneFrame(sink, src, &f) {
 			return
 		}
 	}

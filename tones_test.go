@@ -106,3 +106,90 @@ func TestRingbackDisabledEurope(t *testing.T) {
 		waitEvent(t, a, &ca, 5*time.Second, callState(out, CallTerminated))
 	}
 }
+
+// TestFailureTones: with Config.FailureTone, a call the callee rejects
+// with 486 plays the plan's busy tone into the caller's sink, one
+// rejected with 503 the congestion tone at its faster cadence, and one
+// the caller cancels plays nothing.
+func TestFailureTones(t *testing.T) {
+	leakCheck(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := newTestPhone(t, Config{})
+	cb := 0
+	for _, tt := range []struct {
+		name   string
+		plan   TonePlan
+		code   int // 0: the caller cancels
+		freqs  []float64
+		period time.Duration // of the cadence's on-off cycle
+	}{
+		{"Busy/US", audio.PlanUS(), 486, []float64{480, 620}, time.Second},
+		{"Congestion/Europe", audio.PlanEurope(), 503, []float64{425}, 500 * time.Millisecond},
+		{"Cancelled", audio.PlanUS(), 0, nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestPhone(t, Config{FailureTone: 2 * time.Second, TonePlan: tt.plan, DisableLocalRingback: true})
+			ca := 0
+			capture := audio.NewCapture(8000, time.Minute)
+			out := dialPeer(t, ctx, a, b, WithSink(capture))
+			in := waitEvent(t, b, &cb, 5*time.Second, func(e *IncomingCallEvent) bool { return e.Call.RemoteURI().User == out.LocalURI().User }).Call
+			if tt.code == 0 {
+				if err := out.Hangup(ctx); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := in.Reject(tt.code, ""); err != nil {
+				t.Fatal(err)
+			}
+			end := waitEvent(t, a, &ca, 5*time.Second, callState(out, CallTerminated))
+			if tt.code == 0 {
+				// Give a tone every chance to start before checking that
+				// none did.
+				time.Sleep(500 * time.Millisecond)
+				if d := capture.Duration(); d != 0 {
+					t.Fatalf("%v of audio after cancelling (cause %v)", d, end.Cause)
+				}
+				return
+			}
+			if end.Cause.Code != tt.code {
+				t.Fatalf("cause %v, want %d", end.Cause, tt.code)
+			}
+			waitCaptured(t, capture, 1900*time.Millisecond, 5*time.Second)
+			s := capture.Samples()
+			// The frequencies, within the first burst (bursts need not
+			// be in phase with each other).
+			start := 0
+			for start+160 <= len(s) && audio.RMS(s[start:start+160]) < 0.02 {
+				start += 160
+			}
+			burst := s[start:min(start+1600, len(s))]
+			for _, f := range tt.freqs {
+				if lvl := math.Sqrt(audio.Goertzel(burst, 8000, f)); lvl < 0.05 {
+					t.Errorf("%v Hz at %.3f", f, lvl)
+				}
+			}
+			if lvl := math.Sqrt(audio.Goertzel(burst, 8000, 1000)); lvl > 0.02 {
+				t.Errorf("1000 Hz at %.3f in a call-progress tone", lvl)
+			}
+			// The cadence: count the on-off cycles in 20 ms energy steps.
+			cycles, on := 0, false
+			for i := 0; i+160 <= len(s); i += 160 {
+				loud := audio.RMS(s[i:i+160]) > 0.02
+				if loud && !on {
+					cycles++
+				}
+				on = loud
+			}
+			if want := int(capture.Duration() / tt.period); cycles < want-1 || cycles > want+1 {
+				t.Errorf("%d tone bursts in %v, want about %d", cycles, capture.Duration(), want)
+			}
+			// The tone ends by itself.
+			time.Sleep(500 * time.Millisecond)
+			d := capture.Duration()
+			time.Sleep(300 * time.Millisecond)
+			if capture.Duration() != d || d > 2100*time.Millisecond {
+				t.Errorf("tone still playing: %v then %v", d, capture.Duration())
+			}
+		})
+	}
+}

@@ -105,9 +105,10 @@ func run(args []string) int {
 	// with the other diagnostics instead of between the softphone's lines.
 	slog.SetDefault(logger)
 	phone, err := voipkit.NewPhone(voipkit.Config{
-		ListenAddr: cfg.listen,
-		Codecs:     cfg.codecs,
-		Logger:     logger,
+		ListenAddr:  cfg.listen,
+		Codecs:      cfg.codecs,
+		Logger:      logger,
+		FailureTone: 3 * time.Second, // busy or reorder tone when a call fails
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "softphone:", err)

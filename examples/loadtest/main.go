@@ -334,14 +334,16 @@ func run() error {
 	heapPerCall := float64(mid.heap-baseline.heap) / 1024 / float64(nConn)
 	fmt.Printf("  heap in use per call       %.1f KiB, %.1f KiB per call end (%.1f MiB total above idle)\n",
 		heapPerCall, heapPerCall/2, float64(mid.heap-baseline.heap)/(1<<20))
+	livePerCall := (float64(mid.live) - float64(baseline.live)) / 1024 / float64(nConn)
+	fmt.Printf("  live heap objects per call %.1f KiB, %.1f KiB per call end\n", livePerCall, livePerCall/2)
 	fmt.Printf("  goroutine stacks per call  %.1f KiB (not part of the heap)\n",
 		float64(mid.stack-baseline.stack)/1024/float64(nConn))
 	fmt.Printf("  goroutines per call        %.1f (%d above idle)\n",
 		float64(mid.goroutines-baseline.goroutines)/float64(nConn), mid.goroutines-baseline.goroutines)
 	fmt.Printf("  hang up                    %v\n", hangElapsed.Round(time.Millisecond))
-	fmt.Printf("RESULT calls=%d srtp=%v setup_rate=%.1f cpu_ms_per_call_s=%.3f calls_per_core=%.0f rate_pct=%.1f cpu_ms_per_carried_s=%.3f late_lost_pct=%.3f heap_kib_per_call=%.1f goroutines_per_call=%.1f auth_fail=%d failed=%d\n",
+	fmt.Printf("RESULT calls=%d srtp=%v setup_rate=%.1f cpu_ms_per_call_s=%.3f calls_per_core=%.0f rate_pct=%.1f cpu_ms_per_carried_s=%.3f late_lost_pct=%.3f heap_kib_per_call=%.1f live_kib_per_call=%.1f goroutines_per_call=%.1f auth_fail=%d failed=%d\n",
 		nConn, o.srtp, float64(nConn)/setupElapsed.Seconds(), cpuPerCallSec, 1000/cpuPerCallSec, 100*carried/callSeconds, cpuPerCarried,
-		100*float64(lateLost)/float64(max(expected, 1)), float64(mid.heap-baseline.heap)/1024/float64(nConn),
+		100*float64(lateLost)/float64(max(expected, 1)), float64(mid.heap-baseline.heap)/1024/float64(nConn), livePerCall,
 		float64(mid.goroutines-baseline.goroutines)/float64(nConn), after.authFail, failed.Load())
 
 	_ = caller.Close()
@@ -387,7 +389,8 @@ func sumStats(callerCalls, calleeCalls []*voipkit.Call) totals {
 }
 
 type snapshot struct {
-	heap       uint64
+	heap       uint64 // HeapInuse: spans holding objects, with their free slots
+	live       uint64 // HeapAlloc: the objects themselves
 	stack      uint64
 	goroutines int
 }
@@ -397,7 +400,7 @@ func sample() snapshot {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return snapshot{heap: ms.HeapInuse, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+	return snapshot{heap: ms.HeapInuse, live: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
 }
 
 // cpuTime returns the user plus system CPU time this process has used.

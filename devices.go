@@ -241,15 +241,7 @@ func (p *Phone) ring(quit <-chan struct{}) {
 		if sink == nil || src == nil {
 			continue
 		}
-		rate := 8000
-		if r, ok := sink.(interface{ SampleRate() int }); ok && r.SampleRate() > 0 {
-			rate = r.SampleRate()
-		}
-		size := rate * int(ringbackFrame) / int(time.Second)
-		if cap(f.Samples) < size {
-			f.Samples = make([]int16, size)
-		}
-		f.Samples, f.SampleRate = f.Samples[:size], rate
+		sizeToneFrame(sink, &f) // tones.go
 		if err := src.ReadFrame(&f); err != nil {
 			src = nil // the ringtone ended: ring silently
 			continue

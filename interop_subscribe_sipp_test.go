@@ -133,6 +133,28 @@ func noSubscriptionErrors(t *testing.T, p *testPhone, allowed func(*Subscription
 	}
 }
 
+// closeRecoveredWatch checks that w is still up with an active
+// subscription and that p reported no subscription error but the allowed
+// ones; it then ends the watch and returns sipp's result.
+func closeRecoveredWatch(ctx context.Context, t *testing.T, p *testPhone, w *Watch, s *peertest.SippProcess, allowed func(*SubscriptionErrorEvent) bool) peertest.SippResult {
+	t.Helper()
+	select {
+	case <-w.Done():
+		t.Fatalf("watch ended: %v", w.sub.Err())
+	default:
+	}
+	if st := w.sub.State(); st != sip.SubscriptionActive {
+		t.Fatalf("subscription state = %q after recovering, want active", st)
+	}
+	noSubscriptionErrors(t, p, allowed)
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := s.Wait(ctx)
+	requireSippOK(t, r)
+	return r
+}
+
 // subSippResubscribe runs notifier_terminate.xml with the given
 // Subscription-State for the NOTIFY that ends the first dialog and checks
 // that the watch recovers in a new dialog. It returns sipp's messages: the
@@ -159,21 +181,7 @@ func subSippResubscribe(t *testing.T, state string) (term, again subSippMsg) {
 	if !second.Time().After(first.Time()) {
 		t.Fatalf("event times %v then %v", first.Time(), second.Time())
 	}
-	select {
-	case <-w.Done():
-		t.Fatalf("watch ended: %v", w.sub.Err())
-	default:
-	}
-	if st := w.sub.State(); st != sip.SubscriptionActive {
-		t.Fatalf("subscription state = %q after recovering, want active", st)
-	}
-	noSubscriptionErrors(t, p, nil)
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := s.Wait(ctx)
-	requireSippOK(t, r)
-
+	r := closeRecoveredWatch(ctx, t, p, w, s, nil)
 	msgs := parseSubSippLog(t, r.MessagesLog)
 	subs := subSippSubscribes(msgs)
 	if len(subs) != 2 {
@@ -255,21 +263,7 @@ func TestInteropSippSubscription481OnRefresh(t *testing.T) {
 		t.Fatalf("481 on refresh ended the watch: %v", errEv.Err)
 	}
 	waitEvent(t, p, &cur, 5*time.Second, notePresence("round 2"))
-	select {
-	case <-w.Done():
-		t.Fatalf("watch ended: %v", w.sub.Err())
-	default:
-	}
-	if st := w.sub.State(); st != sip.SubscriptionActive {
-		t.Fatalf("subscription state = %q, want active", st)
-	}
-	noSubscriptionErrors(t, p, is481)
-	if err := w.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r := s.Wait(ctx)
-	requireSippOK(t, r)
-
+	r := closeRecoveredWatch(ctx, t, p, w, s, is481)
 	msgs := parseSubSippLog(t, r.MessagesLog)
 	subs := subSippSubscribes(msgs)
 	if len(subs) != 3 {

@@ -182,10 +182,16 @@ func playTone(sink audio.Sink, src audio.Source, frames int, stop, quit <-chan s
 	}
 }
 
-// writeToneFrame writes the next 20 ms of src into sink, at the sink's
-// sample rate when it tells one (else 8 kHz). It reports false when
-// either fails.
+// writeToneFrame writes the next 20 ms of src into sink. It reports
+// false when either fails.
 func writeToneFrame(sink audio.Sink, src audio.Source, f *audio.Frame) bool {
+	sizeToneFrame(sink, f)
+	return src.ReadFrame(f) == nil && sink.WriteFrame(f) == nil
+}
+
+// sizeToneFrame makes f 20 ms long at sink's sample rate when it tells
+// one (else 8 kHz).
+func sizeToneFrame(sink audio.Sink, f *audio.Frame) {
 	rate := 8000
 	if r, ok := sink.(interface{ SampleRate() int }); ok && r.SampleRate() > 0 {
 		rate = r.SampleRate()
@@ -195,7 +201,6 @@ func writeToneFrame(sink audio.Sink, src audio.Source, f *audio.Frame) bool {
 		f.Samples = make([]int16, size)
 	}
 	f.Samples, f.SampleRate = f.Samples[:size], rate
-	return src.ReadFrame(f) == nil && sink.WriteFrame(f) == nil
 }
 
 // playRingback feeds src into c's sink in real time while c rings.

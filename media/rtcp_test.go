@@ -634,27 +634,20 @@ func TestLoopbackRTCP(t *testing.T) {
 func TestRTCPPortReadOnceMuxEnds(t *testing.T) {
 	a := newTestSession(t, "PCMU")
 	b := newTestSession(t, "PCMU")
-	offer, err := a.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, err := b.AcceptOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SetRemoteAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
+	connect(t, a, b)
 	a.mu.Lock()
 	reading := a.rtcpReading
 	a.mu.Unlock()
 	if reading || !a.neg.Load().rtcpMux {
 		t.Fatalf("mux %v, RTCP port read %v", a.neg.Load().rtcpMux, reading)
 	}
-	if _, err := a.CreateOffer(); err != nil {
+	// A re-offer whose answer leaves out a=rtcp-mux.
+	offer, err := a.CreateOffer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, err := b.AcceptOffer(offer)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := a.SetRemoteAnswer([]byte(strings.Replace(string(answer), "a=rtcp-mux\r\n", "", 1))); err != nil {

@@ -23,6 +23,11 @@
 // full run can reach on the same machine.
 //
 //	go run ./examples/loadtest -floor -calls 800 -duration 10s
+//
+// To measure what one core carries, pin the process to one:
+//
+//	go build -o loadtest ./examples/loadtest
+//	taskset -c 0 env GOMAXPROCS=1 ./loadtest -calls 500 -srtp
 package main
 
 import (

@@ -508,9 +508,15 @@ func (h *inviteHandler) HandleInvite(inv *sip.IncomingInvite) {
 	p.mu.Unlock()
 	var replaced *Call
 	if h := inv.Request().GetHeader("Replaces"); h != nil {
-		old, ok := p.replacedCall(h.Value())
+		old, earlyOnly, ok := p.replacedCall(h.Value())
 		if !ok {
 			_ = inv.Reject(481, "Call/Transaction Does Not Exist")
+			return
+		}
+		if earlyOnly && old.State() == call.StateConnected {
+			// RFC 3891 section 3: early-only names a call that must not
+			// have been answered yet.
+			_ = inv.Reject(486, "Busy Here")
 			return
 		}
 		replaced = old

@@ -91,7 +91,9 @@ func (p *Phone) TransferAttended(ctx context.Context, c, consult *Call) error {
 
 // replacedCall finds the call an INVITE with Replaces (RFC 3891) targets:
 // same Call-ID, to-tag equal to our tag and from-tag equal to the peer's.
-func (p *Phone) replacedCall(value string) (*Call, bool) {
+// earlyOnly reports the header's early-only flag: the sender wants only
+// a call that has not been answered (call pickup) replaced.
+func (p *Phone) replacedCall(value string) (c *Call, earlyOnly, ok bool) {
 	parts := strings.Split(value, ";")
 	callID := strings.TrimSpace(parts[0])
 	var toTag, fromTag string
@@ -102,15 +104,17 @@ func (p *Phone) replacedCall(value string) (*Call, bool) {
 			toTag = v
 		case "from-tag":
 			fromTag = v
+		case "early-only":
+			earlyOnly = true
 		}
 	}
 	for _, c := range p.Calls() {
 		id, local, remote, ok := c.ReplacesTarget()
 		if ok && id == callID && local == toTag && remote == fromTag && c.State() != call.StateTerminated {
-			return c, true
+			return c, earlyOnly, true
 		}
 	}
-	return nil, false
+	return nil, earlyOnly, false
 }
 
 // acceptReplacement answers an INVITE with Replaces at once and ends the

@@ -183,12 +183,11 @@ func TestFailureTones(t *testing.T) {
 			if want := int(capture.Duration() / tt.period); cycles < want-1 || cycles > want+1 {
 				t.Errorf("%d tone bursts in %v, want about %d", cycles, capture.Duration(), want)
 			}
-			// The tone ends by itself.
-			time.Sleep(500 * time.Millisecond)
-			d := capture.Duration()
-			time.Sleep(300 * time.Millisecond)
-			if capture.Duration() != d || d > 2100*time.Millisecond {
-				t.Errorf("tone still playing: %v then %v", d, capture.Duration())
+			// The tone ends by itself after FailureTone: 100 frames of 20 ms.
+			waitCaptured(t, capture, 2*time.Second, 5*time.Second)
+			time.Sleep(200 * time.Millisecond)
+			if d := capture.Duration(); d != 2*time.Second {
+				t.Errorf("%v of tone, want 2s", d)
 			}
 		})
 	}

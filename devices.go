@@ -194,7 +194,8 @@ func (p *Phone) watchDevice(r int, dev any, fd failingDevice, stop, quit <-chan 
 	if err == nil {
 		err = audio.ErrClosed
 	}
-	p.emit(&DeviceErrorEvent{eventBase: eventBase{time.Now()}, Device: roleNames[r], Err: err})
+	// Calls leave the device before the event, so an application that
+	// reacts to it finds them without it.
 	for _, c := range p.Calls() {
 		switch r {
 		case roleMic:
@@ -203,6 +204,7 @@ func (p *Phone) watchDevice(r int, dev any, fd failingDevice, stop, quit <-chan 
 			p.moveCall(c, nil, nil, dev, nil)
 		}
 	}
+	p.emit(&DeviceErrorEvent{eventBase: eventBase{time.Now()}, Device: roleNames[r], Err: err})
 }
 
 // ring writes the ringtone into the ringer every 20 ms while an incoming

@@ -367,14 +367,17 @@ func (p *Phone) onCallEvent(acc *Account, e call.Event) {
 		p.emit(&CallHoldEvent{eventBase: eventBase{now}, Call: e.Call, LocalHold: e.LocalHold, RemoteHold: e.RemoteHold})
 		return
 	}
-	p.emit(&CallStateEvent{eventBase: eventBase{now}, Call: e.Call, State: e.State, Prev: e.Prev, Code: e.Code, Reason: e.Reason, Cause: e.Cause})
 	if e.State == call.StateTerminated {
-		p.onFailed(e) // tones.go
-		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})
+		// Gone from Calls and the lines before anyone hears it ended.
 		p.mu.Lock()
 		delete(p.calls, e.Call)
 		p.dropLine(e.Call)
 		p.mu.Unlock()
+	}
+	p.emit(&CallStateEvent{eventBase: eventBase{now}, Call: e.Call, State: e.State, Prev: e.Prev, Code: e.Code, Reason: e.Reason, Cause: e.Cause})
+	if e.State == call.StateTerminated {
+		p.onFailed(e) // tones.go
+		p.emit(&CDREvent{eventBase: eventBase{now}, CDR: e.Call.CDR()})
 		// Reap the call's goroutines off the notifying goroutine.
 		p.goTracked(func() {
 			_ = e.Call.Close()

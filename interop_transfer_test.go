@@ -16,26 +16,34 @@ func registerThird(t *testing.T, kam *peertest.Kamailio) (*testPhone, *int) {
 	return c, &cur
 }
 
+// connectedThree starts Kamailio with Phones A (1001), B (1002) and C
+// (1003) registered, and connects a call from A to B. It returns the
+// Phones, their event cursors, and A's and B's ends of the call.
+func connectedThree(t *testing.T, ctx context.Context) (a, b, c *testPhone, ca, cb, cc *int, ab, ba *Call) {
+	t.Helper()
+	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
+	a, b, ca, cb = registerPair(t, kam)
+	c, cc = registerThird(t, kam)
+	ab, err := a.Dial(ctx, "1002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ba = waitEvent(t, b, cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil)).Call
+	if err := ba.Answer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallConnected))
+	return a, b, c, ca, cb, cc, ab, ba
+}
+
 // TestInteropKamailioBlindTransfer: A calls B, A transfers B to C with
 // REFER; B calls C, C answers, A sees the NOTIFY progress to 200 and its
 // call ends, B and C stay connected.
 func TestInteropKamailioBlindTransfer(t *testing.T) {
 	leakCheck(t)
-	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
-	a, b, ca, cb := registerPair(t, kam)
-	c, cc := registerThird(t, kam)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
-	ab, err := a.Dial(ctx, "1002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inB := waitEvent(t, b, cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
-	if err := inB.Call.Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallConnected))
+	a, b, c, ca, cb, cc, ab, ba := connectedThree(t, ctx)
 
 	if err := a.Transfer(ctx, ab, "1003"); err != nil {
 		t.Fatal(err)
@@ -72,7 +80,7 @@ func TestInteropKamailioBlindTransfer(t *testing.T) {
 	if end.Cause.Reason != "transferred" {
 		t.Fatalf("transferor's call ended with %v", end.Cause)
 	}
-	waitEvent(t, b, cb, 5*time.Second, callState(inB.Call, CallTerminated))
+	waitEvent(t, b, cb, 5*time.Second, callState(ba, CallTerminated))
 	if s := req.NewCall.State(); s != CallConnected {
 		t.Fatalf("B-C call is %s", s)
 	}
@@ -86,20 +94,9 @@ func TestInteropKamailioBlindTransfer(t *testing.T) {
 // transferor sees the failure and keeps its call.
 func TestInteropKamailioBlindTransferFails(t *testing.T) {
 	leakCheck(t)
-	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
-	a, b, ca, cb := registerPair(t, kam)
-	c, cc := registerThird(t, kam)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ab, err := a.Dial(ctx, "1002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inB := waitEvent(t, b, cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
-	if err := inB.Call.Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallConnected))
+	a, _, c, ca, _, cc, ab, _ := connectedThree(t, ctx)
 	if err := a.Transfer(ctx, ab, "1003"); err != nil {
 		t.Fatal(err)
 	}
@@ -167,21 +164,9 @@ func TestInteropBaresipBlindTransfer(t *testing.T) {
 // B's INVITE with Replaces and drops its call with A.
 func TestInteropKamailioAttendedTransfer(t *testing.T) {
 	leakCheck(t)
-	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
-	a, b, ca, cb := registerPair(t, kam)
-	c, cc := registerThird(t, kam)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-
-	ab, err := a.Dial(ctx, "1002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inB := waitEvent(t, b, cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil))
-	if err := inB.Call.Answer(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitEvent(t, a, ca, 5*time.Second, callState(ab, CallConnected))
+	a, b, c, ca, cb, cc, ab, _ := connectedThree(t, ctx)
 	if err := ab.Hold(ctx); err != nil {
 		t.Fatal(err)
 	}

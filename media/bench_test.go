@@ -69,14 +69,17 @@ func BenchmarkSendPath(b *testing.B) {
 // newBenchSession returns a negotiated Session without sockets, enough
 // for the receive and playout paths.
 func newBenchSession(b testing.TB, remote netip.AddrPort) *Session {
-	s := &Session{
-		log: slog.New(slog.DiscardHandler),
-		// Adaptive, but never below 40 ms: on this steady stream it stays
-		// at 40 ms, two packets buffered.
-		jb:   newJitterBuffer(jitterConfig{delay: 40 * time.Millisecond, minDelay: 40 * time.Millisecond}),
-		done: make(chan struct{}),
-	}
-	pc := bind(pcmu(b), 0, 20*time.Millisecond)
+	// Adaptive, but never below 40 ms: on this steady stream it stays at
+	// 40 ms, two packets buffered.
+	jc := jitterConfig{delay: 40 * time.Millisecond, minDelay: 40 * time.Millisecond}
+	return socketlessSession(jc, bind(pcmu(b), 0, 20*time.Millisecond), remote)
+}
+
+// socketlessSession returns a Session without sockets, negotiated to send
+// and receive pc with remote, for tests and benchmarks that drive its
+// send, receive and playout paths themselves.
+func socketlessSession(jc jitterConfig, pc payloadCodec, remote netip.AddrPort) *Session {
+	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(jc), done: make(chan struct{})}
 	s.neg.Store(&negotiated{
 		send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true,
 		remote: &Description{Addr: remote},

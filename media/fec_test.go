@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
@@ -51,9 +50,7 @@ func (d fecDecoderImpl) DecodeFEC(dst []int16, next []byte) (int, error) {
 func TestPlayerUsesInbandFEC(t *testing.T) {
 	fec, conceals := 0, 0
 	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(adaptive), done: make(chan struct{})}
-	pc := bind(fecCodec{&fec, &conceals}, 97, 20*time.Millisecond)
-	s.neg.Store(&negotiated{send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true, remote: &Description{Addr: remote}})
+	s := socketlessSession(adaptive, bind(fecCodec{&fec, &conceals}, 97, 20*time.Millisecond), remote)
 	sink := &captureSink{}
 	s.SetSink(sink)
 	r, p := newReceiver(s), newPlayer(s)

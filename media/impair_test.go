@@ -1,7 +1,6 @@
 package media
 
 import (
-	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/netip"
@@ -167,10 +166,7 @@ func simulate(t testing.TB, jc jitterConfig, snd senderModel, net netModel, dur 
 	slices.SortStableFunc(wire, func(a, b simPacket) int { return int(a.at - b.at) })
 
 	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(jc), done: make(chan struct{})}
-	pc := bind(c, 0, frame)
-	s.neg.Store(&negotiated{send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true, remote: &Description{Addr: remote}})
-	s.rtpDest.Store(&remote)
+	s := socketlessSession(jc, bind(c, 0, frame), remote)
 	sink := &captureSink{}
 	if keepPCM {
 		s.SetSink(sink)

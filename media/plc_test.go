@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"log/slog"
 	"math"
 	"net/netip"
 	"testing"
@@ -232,9 +231,7 @@ func (d concealDecoder) Conceal(dst []int16) (int, error) {
 func TestPlayerUsesDecoderConcealment(t *testing.T) {
 	conceals := 0
 	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(adaptive), done: make(chan struct{})}
-	pc := bind(concealCodec{&conceals}, 96, 20*time.Millisecond)
-	s.neg.Store(&negotiated{send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true, remote: &Description{Addr: remote}})
+	s := socketlessSession(adaptive, bind(concealCodec{&conceals}, 96, 20*time.Millisecond), remote)
 	sink := &captureSink{}
 	s.SetSink(sink)
 	r, p := newReceiver(s), newPlayer(s)
@@ -274,13 +271,11 @@ func TestPlayerUsesDecoderConcealment(t *testing.T) {
 // 120 ms of PCMU where 20 ms was negotiated) is still played in full.
 func TestPlayerGrowsForLongPackets(t *testing.T) {
 	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := &Session{log: slog.New(slog.DiscardHandler), jb: newJitterBuffer(adaptive), done: make(chan struct{})}
 	pcmu, err := codec.Lookup("PCMU")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := bind(pcmu, 0, 20*time.Millisecond)
-	s.neg.Store(&negotiated{send: pc, recv: []payloadCodec{pc}, dtmfPT: 101, sendOK: true, recvOK: true, remote: &Description{Addr: remote}})
+	s := socketlessSession(adaptive, bind(pcmu, 0, 20*time.Millisecond), remote)
 	sink := &captureSink{}
 	s.SetSink(sink)
 	r, p := newReceiver(s), newPlayer(s)

@@ -15,19 +15,27 @@ import (
 )
 
 // connect negotiates a (offerer) with b (answerer) and starts both.
-func connect(t *testing.T, a, b *Session) {
+// exchange runs one offer/answer: a offers, b answers and a takes the
+// answer. It returns both descriptions.
+func exchange(t *testing.T, a, b *Session) (offer, answer []byte) {
 	t.Helper()
 	offer, err := a.CreateOffer()
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer, err := b.AcceptOffer(offer)
+	answer, err = b.AcceptOffer(offer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := a.SetRemoteAnswer(answer); err != nil {
 		t.Fatal(err)
 	}
+	return offer, answer
+}
+
+func connect(t *testing.T, a, b *Session) {
+	t.Helper()
+	exchange(t, a, b)
 	for _, s := range []*Session{a, b} {
 		if err := s.Start(); err != nil {
 			t.Fatal(err)
@@ -158,17 +166,7 @@ func TestHoldStopsSending(t *testing.T) {
 
 	// A puts B on hold with a sendonly re-offer; B answers recvonly.
 	a.SetDirection(DirectionSendOnly)
-	offer, err := a.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, err := b.AcceptOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SetRemoteAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
+	_, answer := exchange(t, a, b)
 	if d, _ := ParseDescription(answer); d.Direction != DirectionRecvOnly {
 		t.Fatalf("answer to hold: %v", d.Direction)
 	}

@@ -269,17 +269,7 @@ func TestSRTPRenegotiationKeepsRolloverCounter(t *testing.T) {
 		a := newSRTPSession(t, SRTPMandatory, suite)
 		b := newSRTPSession(t, SRTPMandatory, suite)
 		negotiate := func() (sa, sb *srtpNeg) {
-			offer, err := a.CreateOffer()
-			if err != nil {
-				t.Fatal(err)
-			}
-			answer, err := b.AcceptOffer(offer)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.SetRemoteAnswer(answer); err != nil {
-				t.Fatal(err)
-			}
+			exchange(t, a, b)
 			return a.neg.Load().sec, b.neg.Load().sec
 		}
 		secA, secB := negotiate()
@@ -354,17 +344,7 @@ func TestSRTPRenegotiateWhileRunning(t *testing.T) {
 	}
 	for _, dir := range []Direction{DirectionSendOnly, DirectionSendRecv} {
 		a.SetDirection(dir)
-		offer, err := a.CreateOffer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, err := b.AcceptOffer(offer)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.SetRemoteAnswer(answer); err != nil {
-			t.Fatal(err)
-		}
+		exchange(t, a, b)
 		mark := b.Stats().PacketsReceived
 		if !waitFor(5*time.Second, func() bool { return b.Stats().PacketsReceived >= mark+10 }) {
 			t.Fatalf("after %v: %+v", dir, b.Stats())

@@ -37,17 +37,7 @@ func fired(s *Session) bool {
 func renegotiate(t *testing.T, a, b *Session, dir Direction) {
 	t.Helper()
 	a.SetDirection(dir)
-	offer, err := a.CreateOffer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, err := b.AcceptOffer(offer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SetRemoteAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
+	exchange(t, a, b)
 }
 
 // TestMediaTimeout: with packets flowing nothing fires; once the peer

@@ -82,11 +82,7 @@ func TestInteropSippMediaTimeout(t *testing.T) {
 	p := newTestPhone(t, Config{Codecs: []string{"PCMA"}, MediaTimeout: 500 * time.Millisecond, RTCPInterval: 200 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_silent")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_silent")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	connected := time.Now()

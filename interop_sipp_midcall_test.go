@@ -18,11 +18,7 @@ func TestInteropSippHold(t *testing.T) {
 	p := newTestPhone(t, Config{DisableSessionTimer: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_midcall")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_midcall")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	h := waitEvent(t, p, &cur, 5*time.Second, func(e *CallHoldEvent) bool { return e.Call == c })
@@ -81,11 +77,7 @@ func TestInteropSippGlare(t *testing.T) {
 	p := newTestPhone(t, Config{DisableSessionTimer: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_glare")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_glare")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	start := time.Now()
@@ -109,11 +101,7 @@ func TestInteropSippINFO(t *testing.T) {
 	p := newTestPhone(t, Config{DisableSessionTimer: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_info")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_info")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	if err := c.SendDTMF(ctx, "5", call.DTMFInfo); err != nil {
@@ -190,11 +178,7 @@ func TestInteropSipp302(t *testing.T) {
 	carol := newTestPhone(t, Config{AutoAnswer: AutoAnswerPolicy{Always: true}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_302", "-key", "contact", carol.URI("carol"))
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_302", "-key", "contact", carol.URI("carol"))
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	if u := c.RemoteURI(); u.Port != carol.SIPPort() {
@@ -216,11 +200,7 @@ func TestInteropSippUPDATEBeforeAnswerSent(t *testing.T) {
 	p := newTestPhone(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_early_update")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_early_update")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallRinging))
 	if err := c.Update(ctx); err != nil {

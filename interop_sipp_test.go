@@ -13,6 +13,18 @@ import (
 // sippTarget is the sipp argument that points a UAC scenario at p.
 func sippTarget(p *testPhone) string { return "127.0.0.1:" + strconv.Itoa(p.SIPPort()) }
 
+// dialSipp starts sipp with scenario and args (a UAS) and has p call it
+// as 1002.
+func dialSipp(ctx context.Context, t *testing.T, p *testPhone, scenario string, args ...string) (*peertest.SippProcess, *Call) {
+	t.Helper()
+	s := peertest.StartSipp(ctx, t, scenario, args...)
+	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
 func requireSippOK(t *testing.T, r peertest.SippResult) {
 	t.Helper()
 	if r.ExitCode != 0 {
@@ -56,11 +68,7 @@ func TestInteropSippUASAnswer(t *testing.T) {
 	p := newTestPhone(t, Config{Codecs: []string{"PCMA"}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_answer")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_answer")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallRinging))
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
@@ -87,11 +95,7 @@ func TestInteropSippUASReject(t *testing.T) {
 	p := newTestPhone(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_reject")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_reject")
 	cur := 0
 	end := waitEvent(t, p, &cur, 5*time.Second, callState(c, CallTerminated))
 	if end.Cause.Code != 486 || end.Cause.By.String() != "remote" {
@@ -106,11 +110,7 @@ func TestInteropSippUASBye(t *testing.T) {
 	p := newTestPhone(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_bye")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_bye")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	end := waitEvent(t, p, &cur, 10*time.Second, callState(c, CallTerminated))

@@ -17,11 +17,7 @@ func TestInteropSippSessionTimerRefresh(t *testing.T) {
 	p := newTestPhone(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_timer_refresh")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_timer_refresh")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	if err := s.WaitMessage(ctx, "UPDATE sip:"); err != nil {
@@ -45,11 +41,7 @@ func TestInteropSippSessionTimerExpiry(t *testing.T) {
 	p := newTestPhone(t, Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_timer_expire")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_timer_expire")
 	cur := 0
 	up := waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	end := waitEvent(t, p, &cur, 10*time.Second, callState(c, CallTerminated))
@@ -70,11 +62,7 @@ func TestInteropSippSessionTimer422(t *testing.T) {
 	p := newTestPhone(t, Config{SessionExpires: 300 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s := peertest.StartSipp(ctx, t, "uas_422")
-	c, err := p.Dial(ctx, "sip:1002@"+s.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c := dialSipp(ctx, t, p, "uas_422")
 	cur := 0
 	waitEvent(t, p, &cur, 5*time.Second, callState(c, CallConnected))
 	if err := c.Hangup(ctx); err != nil {

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // loopControl is the stop, done and kick plumbing of the background loops
@@ -36,4 +37,18 @@ func (l *loopControl) halt(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// retryBounds applies the defaults of a loop's retry back-off: it starts
+// at retry (zero: 5 s) and doubles up to maxRetry (below retry: 5 min, or
+// retry if that is longer). Both are capped at a day to keep the doubling
+// and the jitter arithmetic far from overflow.
+func retryBounds(retry, maxRetry time.Duration) (time.Duration, time.Duration) {
+	if retry <= 0 {
+		retry = 5 * time.Second
+	}
+	if maxRetry < retry {
+		maxRetry = max(5*time.Minute, retry)
+	}
+	return min(retry, 24*time.Hour), min(maxRetry, 24*time.Hour)
 }

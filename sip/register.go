@@ -115,15 +115,7 @@ func (u *UA) Register(cfg RegistrationConfig) (*Registration, error) {
 	if cfg.Expires <= 0 {
 		cfg.Expires = time.Hour
 	}
-	if cfg.RetryInterval <= 0 {
-		cfg.RetryInterval = 5 * time.Second
-	}
-	if cfg.MaxRetryInterval < cfg.RetryInterval {
-		cfg.MaxRetryInterval = max(5*time.Minute, cfg.RetryInterval)
-	}
-	// Keep the doubling and the jitter arithmetic far from overflow.
-	cfg.RetryInterval = min(cfg.RetryInterval, 24*time.Hour)
-	cfg.MaxRetryInterval = min(cfg.MaxRetryInterval, 24*time.Hour)
+	cfg.RetryInterval, cfg.MaxRetryInterval = retryBounds(cfg.RetryInterval, cfg.MaxRetryInterval)
 	if cfg.Credentials.Username == "" {
 		cfg.Credentials.Username = cfg.AOR.User
 	}

@@ -180,14 +180,7 @@ func (u *UA) Subscribe(ctx context.Context, o SubscribeOptions) (*Subscription, 
 	if o.Expires <= 0 {
 		o.Expires = time.Hour
 	}
-	if o.RetryInterval <= 0 {
-		o.RetryInterval = 5 * time.Second
-	}
-	if o.MaxRetryInterval < o.RetryInterval {
-		o.MaxRetryInterval = max(5*time.Minute, o.RetryInterval)
-	}
-	o.RetryInterval = min(o.RetryInterval, 24*time.Hour)
-	o.MaxRetryInterval = min(o.MaxRetryInterval, 24*time.Hour)
+	o.RetryInterval, o.MaxRetryInterval = retryBounds(o.RetryInterval, o.MaxRetryInterval)
 	next := o.Target
 	if o.Proxy.Host != "" {
 		next = o.Proxy

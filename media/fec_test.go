@@ -2,7 +2,6 @@ package media
 
 import (
 	"errors"
-	"net/netip"
 	"testing"
 	"time"
 
@@ -49,29 +48,7 @@ func (d fecDecoderImpl) DecodeFEC(dst []int16, next []byte) (int, error) {
 // packet after it instead of being concealed.
 func TestPlayerUsesInbandFEC(t *testing.T) {
 	fec, conceals := 0, 0
-	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := socketlessSession(adaptive, bind(fecCodec{&fec, &conceals}, 97, 20*time.Millisecond), remote)
-	sink := &captureSink{}
-	s.SetSink(sink)
-	r, p := newReceiver(s), newPlayer(s)
-	payload := make([]byte, 160)
-	for i := range payload {
-		payload[i] = 1
-	}
-	for i := range 30 {
-		at := time.Duration(i) * 20 * time.Millisecond
-		for p.now < at {
-			p.playOne()
-		}
-		if i != 10 {
-			r.handle(rtpPacket(t, 97, uint16(i), uint32(160*i), 1, payload), remote, at)
-		}
-	}
-	for range 10 {
-		if p.playOne(); p.out.kind == popPacket && p.out.seq == 29 {
-			break
-		}
-	}
+	s, sink := playWithPacket10Lost(t, fecCodec{&fec, &conceals}, 97)
 	if fec != 1 || conceals != 0 || s.Stats().FECRecovered != 1 {
 		t.Fatalf("FEC used %d times, concealment %d, stats FECRecovered %d; want 1, 0, 1", fec, conceals, s.Stats().FECRecovered)
 	}

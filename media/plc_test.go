@@ -228,10 +228,14 @@ func (d concealDecoder) Conceal(dst []int16) (int, error) {
 	return 160, nil
 }
 
-func TestPlayerUsesDecoderConcealment(t *testing.T) {
-	conceals := 0
+// playWithPacket10Lost plays 30 packets of c (payload type pt, each
+// byte 1) through a socketless Session's receive and playout paths, with
+// packet 10 missing, until packet 29 has been played. It returns the
+// Session and what reached its sink.
+func playWithPacket10Lost(t *testing.T, c codec.Codec, pt uint8) (*Session, *captureSink) {
+	t.Helper()
 	remote := netip.MustParseAddrPort("127.0.0.1:40000")
-	s := socketlessSession(adaptive, bind(concealCodec{&conceals}, 96, 20*time.Millisecond), remote)
+	s := socketlessSession(adaptive, bind(c, pt, 20*time.Millisecond), remote)
 	sink := &captureSink{}
 	s.SetSink(sink)
 	r, p := newReceiver(s), newPlayer(s)
@@ -245,7 +249,7 @@ func TestPlayerUsesDecoderConcealment(t *testing.T) {
 			p.playOne()
 		}
 		if i != 10 {
-			r.handle(rtpPacket(t, 96, uint16(i), uint32(160*i), 1, payload), remote, at)
+			r.handle(rtpPacket(t, pt, uint16(i), uint32(160*i), 1, payload), remote, at)
 		}
 	}
 	for range 10 {
@@ -253,6 +257,12 @@ func TestPlayerUsesDecoderConcealment(t *testing.T) {
 			break
 		}
 	}
+	return s, sink
+}
+
+func TestPlayerUsesDecoderConcealment(t *testing.T) {
+	conceals := 0
+	s, sink := playWithPacket10Lost(t, concealCodec{&conceals}, 96)
 	if conceals != 1 || s.Stats().Concealed != 1 {
 		t.Errorf("decoder concealed %d frames, stats say %d, want 1", conceals, s.Stats().Concealed)
 	}

@@ -2,6 +2,7 @@ package voipkit
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/netip"
 	"sync"
@@ -106,9 +107,11 @@ func describe(e Event) string {
 	case *CDREvent:
 		return "cdr"
 	case *CallHoldEvent:
-		return "hold"
+		return fmt.Sprintf("hold(local=%v,remote=%v)", e.LocalHold, e.RemoteHold)
+	case *DTMFEvent:
+		return fmt.Sprintf("dtmf:%c/%v", e.Digit, e.Method)
 	}
-	return "?"
+	return fmt.Sprintf("%T", e)
 }
 
 func callState(c *Call, s CallState) func(*CallStateEvent) bool {

@@ -118,11 +118,13 @@ func (c *Call) handleReInvite(d *sip.Dialog, req *sip.Request, tx gsip.ServerTra
 		_ = d.Respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
+	// The hold change is reported before the 2xx goes out: the peer's
+	// next request (an INFO, say) may be handled as soon as it has the
+	// 2xx, and its event must not overtake this one.
+	c.updateRemoteHold()
 	if err := d.Answer2xx(req, tx, answer); err != nil {
 		c.log.Warn("call: answer re-INVITE", "id", c.id, "err", err)
-		return
 	}
-	c.updateRemoteHold()
 }
 
 // handleUpdate answers an UPDATE (RFC 3311): a new offer is answered like
@@ -138,8 +140,8 @@ func (c *Call) handleUpdate(d *sip.Dialog, req *sip.Request, tx gsip.ServerTrans
 		_ = d.Respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
+	c.updateRemoteHold() // before the 2xx, as in handleReInvite
 	_ = d.Answer2xx(req, tx, answer)
-	c.updateRemoteHold()
 }
 
 // updateRemoteHold re-reads the peer's direction after a new offer.

@@ -12,6 +12,7 @@ require (
 	github.com/pion/stun/v3 v3.1.7
 	github.com/pion/transport/v5 v5.1.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.49.0
 )
 
 require (

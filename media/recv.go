@@ -301,14 +301,11 @@ func (s *Session) receiveLoop() {
 	}
 }
 
-// rtcpLoop reads RTCP datagrams until the socket is closed. It validates
-// them (with SRTP: authenticates and decrypts), hands them to
-// handleRTCP and latches the RTCP destination.
+// rtcpLoop reads RTCP datagrams until the socket is closed and hands
+// them to an rtcpReader.
 func (s *Session) rtcpLoop() {
 	defer s.wg.Done()
-	latch := addrLatch{dest: &s.rtcpDest}
-	var neg *negotiated
-	var unprot unprotector
+	r := rtcpReader{latch: addrLatch{dest: &s.rtcpDest}}
 	buf := make([]byte, rtcpReadBufferSize)
 	for {
 		n, from, err := s.rtcpConn.ReadFromUDPAddrPort(buf)
@@ -318,33 +315,7 @@ func (s *Session) rtcpLoop() {
 			}
 			continue
 		}
-		if cur := s.neg.Load(); cur != neg {
-			if neg != nil && cur.remote.RTCPAddr != neg.remote.RTCPAddr {
-				latch.latched = false
-			}
-			neg = cur
-			unprot.update(s, cur.sec)
-		}
-		pkt := buf[:n]
-		if !rtcpHeaderOK(pkt) {
-			s.ctr.garbage.Add(1)
-			continue
-		}
-		if unprot.active() {
-			plain, ok := unprot.rtcp(pkt)
-			if !ok {
-				s.ctr.garbage.Add(1)
-				continue
-			}
-			pkt = plain
-		}
-		if !s.handleRTCP(pkt, s.rtcp.since()) {
-			s.ctr.garbage.Add(1)
-			continue
-		}
-		if latch.observe(from) {
-			s.log.Info("media: RTCP peer latched", "addr", from.String())
-		}
+		r.handle(s, buf[:n], from, s.rtcp.since())
 	}
 }
 
@@ -374,4 +345,43 @@ func (s *Session) readFailed(what string, err error) bool {
 	case <-time.After(10 * time.Millisecond):
 	}
 	return true
+}
+
+// rtcpReader is the state of the RTCP port's reader for one Session.
+type rtcpReader struct {
+	latch  addrLatch
+	neg    *negotiated
+	unprot unprotector
+}
+
+// handle processes one datagram from the RTCP port: validates it (with
+// SRTP: authenticates and decrypts), hands it to handleRTCP and latches
+// the RTCP destination.
+func (r *rtcpReader) handle(s *Session, pkt []byte, from netip.AddrPort, arrival time.Duration) {
+	if cur := s.neg.Load(); cur != r.neg {
+		if r.neg != nil && cur.remote.RTCPAddr != r.neg.remote.RTCPAddr {
+			r.latch.latched = false
+		}
+		r.neg = cur
+		r.unprot.update(s, cur.sec)
+	}
+	if !rtcpHeaderOK(pkt) {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	if r.unprot.active() {
+		plain, ok := r.unprot.rtcp(pkt)
+		if !ok {
+			s.ctr.garbage.Add(1)
+			return
+		}
+		pkt = plain
+	}
+	if !s.handleRTCP(pkt, arrival) {
+		s.ctr.garbage.Add(1)
+		return
+	}
+	if r.latch.observe(from) {
+		s.log.Info("media: RTCP peer latched", "addr", from.String())
+	}
 }

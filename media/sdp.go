@@ -83,6 +83,9 @@ type Description struct {
 	// RTCPMux reports an a=rtcp-mux attribute (RFC 5761): the writer
 	// multiplexes RTCP onto the RTP port (an offerer: wants to).
 	RTCPMux bool
+	// SSRC is the writer's RTP source from the first a=ssrc attribute
+	// (RFC 5576), or 0 when there is none.
+	SSRC uint32
 }
 
 // Rejected reports whether the audio stream has port 0, which declines
@@ -281,6 +284,12 @@ func describeAudio(sd *sdp.SessionDescription, m *sdp.MediaDescription) (*Descri
 			rtcpPort, rtcpAddr = p, addr
 		case "rtcp-mux": // RFC 5761 section 5.1.1
 			d.RTCPMux = true
+		case "ssrc": // RFC 5576 section 4.1: "<ssrc-id> <attribute>..."
+			// A malformed one is ignored: it only helps a Hub route.
+			id, _, _ := strings.Cut(strings.TrimSpace(a.Value), " ")
+			if v, err := strconv.ParseUint(id, 10, 32); err == nil && d.SSRC == 0 {
+				d.SSRC = uint32(v)
+			}
 		}
 	}
 	if mediaDir != DirectionUnknown {
@@ -426,6 +435,10 @@ type localSDP struct {
 	audioIdx int
 	// public is the address learned by STUN, announced instead (stun.go).
 	public publicAddr
+	// ssrc and cname, when ssrc is not 0, are announced with a=ssrc
+	// (RFC 5576).
+	ssrc  uint32
+	cname string
 }
 
 // marshal renders the description.
@@ -492,6 +505,11 @@ func (l *localSDP) marshal() ([]byte, error) {
 	}
 	if l.rtcpMux {
 		audio.Attributes = append(audio.Attributes, sdp.Attribute{Key: "rtcp-mux"})
+	}
+	if l.ssrc != 0 {
+		audio.Attributes = append(audio.Attributes, sdp.Attribute{
+			Key: "ssrc", Value: strconv.FormatUint(uint64(l.ssrc), 10) + " cname:" + l.cname,
+		})
 	}
 
 	if l.peer == nil {

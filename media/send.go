@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"time"
 
 	"github.com/pion/rtp"
@@ -246,7 +247,7 @@ func (c *sendClock) send() {
 		return
 	}
 	dest := s.rtpDest.Load()
-	if _, err := s.rtpConn.WriteToUDPAddrPort(pkt, *dest); err != nil {
+	if err := s.writeRTP(pkt, *dest); err != nil {
 		if !c.warnedTx {
 			c.warnedTx = true
 			s.log.Warn("media: send RTP", "to", dest.String(), "err", err)
@@ -257,4 +258,14 @@ func (c *sendClock) send() {
 	s.ctr.packetsSent.Add(1)
 	s.ctr.bytesSent.Add(uint64(plen))
 	s.rtcp.noteSent(snd.hdr.Timestamp-snd.frameTS, neg.send.info.ClockRate, s.rtcp.since()) // for sender reports
+}
+
+// writeRTP sends one datagram from the RTP port: at once, or with a Hub
+// in the pacing goroutine's next batch.
+func (s *Session) writeRTP(pkt []byte, to netip.AddrPort) error {
+	if s.hub != nil {
+		return s.hub.queue(pkt, to)
+	}
+	_, err := s.rtpConn.WriteToUDPAddrPort(pkt, to)
+	return err
 }

@@ -82,6 +82,12 @@ type Config struct {
 	// STUN learns the public RTP/RTCP addresses announced in SDP; see
 	// STUNConfig. The zero value disables it.
 	STUN STUNConfig
+	// Hub, when set, carries the Session's media over the Hub's shared
+	// sockets instead of a port pair of its own, and sends and plays
+	// out from the Hub's pacing goroutine (see Hub). PortMin, PortMax
+	// and STUN must then be zero; the SDP announces the Hub's address
+	// and our SSRC (a=ssrc, RFC 5576).
+	Hub *Hub
 	// Logger receives diagnostics. Nil discards them. Keys and session
 	// descriptions are never logged.
 	Logger *slog.Logger
@@ -107,6 +113,7 @@ type Session struct {
 	jitterDelay time.Duration
 	sec         srtpLocal
 	public      publicAddr // learned by STUN (stun.go)
+	hub         *Hub       // shared sockets and pacing, or nil (hub.go)
 
 	mu            sync.Mutex // guards the fields below
 	sessionID     uint64
@@ -116,7 +123,8 @@ type Session struct {
 	offeredCrypto []cryptoAttr   // its a=crypto attributes
 	started       bool
 	closed        bool
-	rtcpReading   bool // rtcpLoop runs
+	rtcpReading   bool       // rtcpLoop runs
+	member        *hubMember // on the Hub once started
 
 	neg      atomic.Pointer[negotiated]
 	source   atomic.Pointer[sourceHolder]
@@ -170,9 +178,20 @@ func NewSession(cfg Config) (*Session, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	rtpConn, rtcpConn, err := listenPair(cfg.LocalIP, cfg.PortMin, cfg.PortMax)
-	if err != nil {
-		return nil, err
+	var rtpConn, rtcpConn *net.UDPConn
+	if h := cfg.Hub; h != nil {
+		if cfg.PortMin != 0 || cfg.PortMax != 0 || cfg.STUN.Server.IsValid() {
+			return nil, fmt.Errorf("%w: a Session on a Hub takes no port range or STUN", ErrConfig)
+		}
+		if h.local.Addr() != cfg.LocalIP {
+			return nil, fmt.Errorf("%w: LocalIP %v is not the Hub's %v", ErrConfig, cfg.LocalIP, h.local.Addr())
+		}
+		rtpConn, rtcpConn = h.rtpConn, h.rtcpConn // RTCP is written directly
+	} else {
+		rtpConn, rtcpConn, err = listenPair(cfg.LocalIP, cfg.PortMin, cfg.PortMax)
+		if err != nil {
+			return nil, err
+		}
 	}
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	s := &Session{
@@ -184,12 +203,15 @@ func NewSession(cfg Config) (*Session, error) {
 		local:       netip.AddrPortFrom(cfg.LocalIP, local.Port()),
 		jitterDelay: jcfg.delay,
 		sec:         sec,
+		hub:         cfg.Hub,
 		sessionID:   randUint64() >> 2,
 		jb:          newJitterBuffer(jcfg),
 		done:        make(chan struct{}),
 	}
 	s.version = s.sessionID
-	s.public = learnPublicAddr(cfg.STUN, rtpConn, rtcpConn, s.log)
+	if s.hub == nil {
+		s.public = learnPublicAddr(cfg.STUN, rtpConn, rtcpConn, s.log)
+	}
 	s.initControl(cfg)
 	s.dtmf.init() // DTMF and the sink tap (dtmf.go, dtmf_inband.go)
 	s.SetSink(nil)
@@ -244,6 +266,7 @@ func (s *Session) CreateOffer() ([]byte, error) {
 		crypto:    s.sec.offer(),
 		rtcpMux:   true, // RFC 5761
 	}
+	s.announceSource(&l)
 	b, err := l.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("media: build offer: %w", err)
@@ -332,6 +355,7 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 	if ap.crypto != nil {
 		l.crypto = []cryptoAttr{*ap.crypto}
 	}
+	s.announceSource(&l)
 	b, err := l.marshal()
 	if err != nil {
 		return nil, fmt.Errorf("media: build answer: %w", err)
@@ -340,6 +364,15 @@ func (s *Session) AcceptOffer(offer []byte) ([]byte, error) {
 	s.offered, s.offeredCrypto = nil, nil
 	s.apply(n)
 	return b, nil
+}
+
+// announceSource adds our SSRC and CNAME to a description (a=ssrc, RFC
+// 5576) when the Session is on a Hub, whose peers may need them to tell
+// its calls apart.
+func (s *Session) announceSource(l *localSDP) {
+	if s.hub != nil {
+		l.ssrc, l.cname = s.rtcp.ssrc, s.rtcp.cname
+	}
 }
 
 // startRTCPReader starts reading the RTCP port, once: with rtcp-mux
@@ -365,7 +398,10 @@ func (s *Session) apply(n *negotiated) {
 		a := n.remote.RTCPAddr
 		s.rtcpDest.Store(&a)
 	}
-	if s.started && !n.rtcpMux {
+	if s.member != nil {
+		s.hub.reroute(s.member, n)
+	}
+	if s.started && !n.rtcpMux && s.hub == nil {
 		s.startRTCPReader()
 	}
 	s.mon.rearm(s.rtcp.since()) // the media timeout counts from here
@@ -448,6 +484,12 @@ func (s *Session) Start() error {
 	}
 	s.started = true
 	s.mon.rearm(s.rtcp.since())
+	if s.hub != nil {
+		s.wg.Add(1)
+		go s.controlLoop()
+		s.member = s.hub.attach(s) // receiving, sending and playout
+		return nil
+	}
 	s.wg.Add(3)
 	go s.mediaLoop() // sending and playout (media_loop.go)
 	go s.receiveLoop()
@@ -465,14 +507,21 @@ func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
-		started := s.started
+		started, member := s.started, s.member
+		s.member = nil
 		s.mu.Unlock()
 		close(s.done)
 		if started {
 			<-s.rtcp.byeSent // the control loop says BYE before the sockets close
 		}
-		s.rtpConn.Close()
-		s.rtcpConn.Close()
+		if s.hub != nil {
+			if member != nil {
+				s.hub.detach(member)
+			}
+		} else {
+			s.rtpConn.Close()
+			s.rtcpConn.Close()
+		}
 		s.wg.Wait()
 		close(s.dtmf.events) // no goroutine reports digits any more
 	})

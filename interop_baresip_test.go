@@ -34,12 +34,23 @@ func baresipHeard(t *testing.T, b *peertest.Baresip, freq float64) float64 {
 // TestInteropBaresipCallAudio: the Phone calls baresip through Kamailio;
 // each side verifies the other's tone.
 func TestInteropBaresipCallAudio(t *testing.T) {
+	callBaresipAudio(t, Config{})
+}
+
+// TestInteropBaresipSharedMediaPortCallAudio: the same call with the
+// Phone's media on its shared port pair, which baresip (announcing no
+// SSRC) reaches as a plain RTP peer.
+func TestInteropBaresipSharedMediaPortCallAudio(t *testing.T) {
+	callBaresipAudio(t, Config{SharedMediaPort: true})
+}
+
+func callBaresipAudio(t *testing.T, cfg Config) {
 	leakCheck(t)
 	kam := peertest.StartKamailio(t, peertest.KamailioOptions{})
 	u2 := kam.User("1002")
 	b := peertest.StartBaresip(t, peertest.BaresipOptions{User: u2.Name, Password: u2.Password, Registrar: kam.Addr(),
 		AudioSource: peertest.WAVTone(t, "", 1000, 30, 8000, 1)})
-	p, cur := registeredPhone(t, kam, "1001", Config{})
+	p, cur := registeredPhone(t, kam, "1001", cfg)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -72,6 +72,16 @@ type Config struct {
 	MediaIP netip.Addr
 	// RTPPortMin and RTPPortMax bound RTP ports. Zero: ephemeral.
 	RTPPortMin, RTPPortMax int
+	// SharedMediaPort carries the RTP and RTCP of every call over one
+	// port pair (a media.Hub per media address) instead of a pair per
+	// call: datagrams are read and written in batches and one goroutine
+	// paces all calls, which is what lets one core carry thousands of
+	// calls. The SDP then announces each call's SSRC (a=ssrc) so that
+	// a peer sharing its own port can be told apart. Audio sources and
+	// sinks set on calls must not block (see media.Hub). Media STUN is
+	// not used with it. If the port pair cannot be bound, calls fall
+	// back to ports of their own (logged).
+	SharedMediaPort bool
 	// Codecs is the codec priority list by name. Empty: PCMU, PCMA.
 	Codecs []string
 	// JitterMode chooses an adaptive (default) or fixed receive buffer.
@@ -228,6 +238,9 @@ type Phone struct {
 
 	pres presenceState // watches and presence publication (presence.go)
 	dev  devices       // local audio devices (devices.go)
+
+	hubMu sync.Mutex
+	hubs  map[netip.Addr]*media.Hub // with SharedMediaPort, per media IP
 }
 
 // NewPhone starts a Phone: it binds the SIP sockets and begins accepting
@@ -323,13 +336,12 @@ func (p *Phone) callConfig(acc *Account) call.Config {
 			}
 			p.SetCurrent(c)
 		},
-		Media: media.Config{
-			LocalIP: mediaIP, PortMin: p.cfg.RTPPortMin, PortMax: p.cfg.RTPPortMax,
-			Codecs: codecs, JitterMode: p.cfg.JitterMode, JitterDelay: p.cfg.JitterDelay, JitterMin: p.cfg.JitterMin, JitterMax: p.cfg.JitterMax, Logger: p.log,
+		Media: p.mediaConfig(media.Config{
+			LocalIP: mediaIP,
+			Codecs:  codecs, JitterMode: p.cfg.JitterMode, JitterDelay: p.cfg.JitterDelay, JitterMin: p.cfg.JitterMin, JitterMax: p.cfg.JitterMax, Logger: p.log,
 			SRTP: srtpPolicy, SRTPSuites: p.cfg.SRTPSuites,
 			RTCPInterval: p.cfg.RTCPInterval, MediaTimeout: p.cfg.MediaTimeout, HoldMediaTimeout: p.cfg.HoldMediaTimeout,
-			STUN: p.mediaSTUN(),
-		},
+		}),
 		DTMFMethod:   p.cfg.DTMFMethod,
 		DTMFFeedback: p.cfg.DTMFFeedback,
 		Levels:       p.levelConfig(), // tones.go
@@ -616,6 +628,7 @@ func (p *Phone) Close() error {
 	err := p.ua.Close()
 	p.stopDevices()
 	p.wg.Wait()
+	p.closeHubs()
 	p.events.close()
 	<-p.events.out // wait for the dispatcher to finish
 	for range p.events.out {

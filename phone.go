@@ -187,6 +187,10 @@ type Config struct {
 	// detection behind VoiceActivityEvent. Zero: -40 dBFS and 300 ms.
 	VADThreshold float64
 	VADHangover  time.Duration
+	// DisableVoiceActivity turns voice activity detection off: no
+	// VoiceActivityEvent, and with LevelInterval zero no per-frame
+	// metering at all, which saves its CPU on hosts carrying many calls.
+	DisableVoiceActivity bool
 	// LevelInterval, when positive, emits a LevelEvent per call direction
 	// for every LevelInterval of audio. Zero: off.
 	LevelInterval time.Duration

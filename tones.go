@@ -64,7 +64,11 @@ func (p *Phone) tonePlan() TonePlan {
 // levelConfig is the calls' metering configuration: voice activity
 // detection is always on.
 func (p *Phone) levelConfig() *call.LevelConfig {
+	if p.cfg.DisableVoiceActivity && p.cfg.LevelInterval <= 0 {
+		return nil
+	}
 	return &call.LevelConfig{
+		NoVAD:    p.cfg.DisableVoiceActivity,
 		VAD:      audio.VAD{Threshold: p.cfg.VADThreshold, Hangover: p.cfg.VADHangover},
 		Interval: p.cfg.LevelInterval,
 	}

@@ -71,6 +71,38 @@ func TestRingbackAndVADPhoneToPhone(t *testing.T) {
 	waitEvent(t, a, &ca, 5*time.Second, callState(out, CallTerminated))
 }
 
+// TestDisableVoiceActivity: with DisableVoiceActivity a call carrying a
+// tone both ways reports no voice activity on that Phone (its periodic
+// levels stay), while the default Phone at the other end reports it.
+func TestDisableVoiceActivity(t *testing.T) {
+	leakCheck(t)
+	a := newTestPhone(t, Config{DisableVoiceActivity: true, LevelInterval: 200 * time.Millisecond})
+	b := newTestPhone(t, Config{AutoAnswer: AutoAnswerPolicy{Always: true}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ca, cb := 0, 0
+	out := dialPeer(t, ctx, a, b, WithSource(audio.NewTone(0.3, 1000)))
+	in := waitEvent(t, b, &cb, 5*time.Second, (func(*IncomingCallEvent) bool)(nil)).Call
+	in.SetSource(audio.NewTone(0.3, 700))
+	waitEvent(t, a, &ca, 5*time.Second, callState(out, CallConnected))
+	waitEvent(t, b, &cb, 5*time.Second, func(e *VoiceActivityEvent) bool { return e.Call == in && e.Direction == AudioRemote && e.Speaking })
+	lv := waitEvent(t, a, &ca, 5*time.Second, func(e *LevelEvent) bool { return e.Call == out && e.Direction == AudioRemote && e.RMS > -20 })
+	if lv.Speaking {
+		t.Errorf("level event says speaking with voice activity off: %+v", lv)
+	}
+	a.log.mu.Lock()
+	for _, e := range a.log.events {
+		if v, ok := e.(*VoiceActivityEvent); ok {
+			t.Errorf("voice activity reported with DisableVoiceActivity: %+v", v)
+		}
+	}
+	a.log.mu.Unlock()
+	if err := out.Hangup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, a, &ca, 5*time.Second, callState(out, CallTerminated))
+}
+
 // TestRingbackDisabledEurope: with DisableLocalRingback nothing is
 // written to the sink while ringing; with PlanEurope the ringback is
 // 425 Hz.

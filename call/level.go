@@ -38,6 +38,9 @@ type LevelConfig struct {
 	// Interval, when positive, adds a periodic report of the RMS and
 	// peak levels of each direction for every Interval of audio.
 	Interval time.Duration
+	// NoVAD leaves voice activity detection out: only the periodic
+	// reports remain (periodic reports then carry Speaking false).
+	NoVAD bool
 }
 
 // LevelReport is set on an Event that reports audio activity rather than
@@ -92,8 +95,10 @@ func (c *Call) measure(dir AudioDirection, f *audio.Frame) {
 	if !d.init {
 		d.vad.Threshold, d.vad.Hangover, d.init = cfg.VAD.Threshold, cfg.VAD.Hangover, true
 	}
-	if sp, changed, lvl := d.vad.Process(f); changed {
-		reports = append(reports, LevelReport{Direction: dir, Speaking: sp, Level: lvl})
+	if !cfg.NoVAD {
+		if sp, changed, lvl := d.vad.Process(f); changed {
+			reports = append(reports, LevelReport{Direction: dir, Speaking: sp, Level: lvl})
+		}
 	}
 	if cfg.Interval > 0 {
 		_ = d.meter.WriteFrame(f)

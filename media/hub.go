@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	_ "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,9 @@ import (
 // zero: every Session attached to it sends and plays out what has fallen
 // due once per tick.
 const DefaultHubTick = 10 * time.Millisecond
+
+// hubSocketBuffer is the socket buffer size a Hub asks for.
+const hubSocketBuffer = 4 << 20
 
 // hubBatch is how many datagrams one batched read or write moves (one
 // recvmmsg or sendmmsg system call on Linux).
@@ -145,6 +149,12 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	rtpConn, rtcpConn, err := listenPair(cfg.LocalIP, cfg.PortMin, cfg.PortMax)
 	if err != nil {
 		return nil, err
+	}
+	for _, c := range []*net.UDPConn{rtpConn, rtcpConn} {
+		// A tick's packets for all calls arrive as one burst; the
+		// kernel caps the request at net.core.rmem_max (best effort).
+		_ = c.SetReadBuffer(hubSocketBuffer)
+		_ = c.SetWriteBuffer(hubSocketBuffer)
 	}
 	local := rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
 	h := &Hub{
@@ -523,4 +533,7 @@ func (h *Hub) flush() {
 		}
 	}
 	b.n = 0
+	// Let readers (of this process's other Hubs too) drain their
+	// sockets between bursts when the Hub shares few cores.
+	// runtime.Gosched()
 }

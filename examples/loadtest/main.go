@@ -24,6 +24,12 @@
 //
 //	go run ./examples/loadtest -floor -calls 800 -duration 10s
 //
+// With -shared both Phones use Config.SharedMediaPort: each carries all
+// its calls' media over one port pair, reading and writing in batches
+// and pacing every call from one goroutine.
+//
+//	go run ./examples/loadtest -shared -calls 2000 -srtp
+//
 // To measure what one core carries, pin the process to one:
 //
 //	go build -o loadtest ./examples/loadtest
@@ -65,6 +71,8 @@ type options struct {
 	cpuprofile string
 	memprofile string
 	floor      bool
+	shared     bool
+	vad        bool
 	silence    bool
 	setupWait  time.Duration
 }
@@ -77,6 +85,8 @@ func run() error {
 	flag.StringVar(&o.codec, "codec", "PCMU", "codec (PCMU or PCMA)")
 	flag.Float64Var(&o.ramp, "ramp", 100, "calls dialled per second during setup")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
+	flag.BoolVar(&o.shared, "shared", false, "both phones carry all calls' media over one shared port pair (Config.SharedMediaPort): batched reads and writes, one pacing goroutine")
+	flag.BoolVar(&o.vad, "vad", true, "voice activity detection on every call (the Phone's default); -vad=false sets Config.DisableVoiceActivity, as a dialer or bot that needs no VoiceActivityEvent would")
 	flag.BoolVar(&o.floor, "floor", false, "measure the UDP loopback floor instead: the same packet pattern with no voipkit code")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile taken at the end of the hold phase to this file")
 	flag.BoolVar(&o.silence, "silence", true, "send silence (encoded as G.711 like any audio); -silence=false sends a generated tone, whose synthesis then shows in the CPU figures")
@@ -102,7 +112,7 @@ func run() error {
 		fmt.Printf("open files limit: %d (hard %d)\n", soft, hard)
 	}
 	// Two RTP sockets per session, two sessions per call, plus SIP.
-	if need := uint64(4*o.calls + 64); need > soft {
+	if need := uint64(4*o.calls + 64); need > soft && !o.shared {
 		return fmt.Errorf("%d calls need about %d file descriptors; the limit is %d", o.calls, need, soft)
 	}
 	if o.calls > 9900 {
@@ -119,6 +129,9 @@ func run() error {
 		Codecs:      []string{o.codec},
 		SRTP:        policy,
 		EventBuffer: 16 * o.calls,
+
+		SharedMediaPort:      o.shared,
+		DisableVoiceActivity: !o.vad,
 	}
 	calleeCfg := base
 	calleeCfg.RTPPortMin, calleeCfg.RTPPortMax = 40000, 59999

@@ -12,7 +12,6 @@ require (
 	github.com/pion/stun/v3 v3.1.7
 	github.com/pion/transport/v5 v5.1.1
 	go.uber.org/goleak v1.3.0
-	golang.org/x/net v0.49.0
 )
 
 require (
@@ -29,5 +28,5 @@ require (
 	github.com/wlynxg/anet v0.0.5 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/sync v0.16.0 // indirect
-	golang.org/x/sys v0.41.0 // indirect
+	golang.org/x/sys v0.41.0
 )

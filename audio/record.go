@@ -178,7 +178,7 @@ func (r *WAVRecorder) emit(n int) error {
 	if n == 0 {
 		return nil
 	}
-	if room := int64(wavMaxData/(2*r.channels())) - r.frames; int64(n) > room {
+	if room := int64(wavMaxData)/int64(2*r.channels()) - r.frames; int64(n) > room {
 		return fmt.Errorf("%w: WAV file full", ErrFormat)
 	}
 	l, rt := r.side[0].pending[:n], r.side[1].pending[:n]

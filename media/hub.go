@@ -6,13 +6,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	_ "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // DefaultHubTick is the pacing interval of a Hub whose HubConfig.Tick is
@@ -84,8 +81,8 @@ type Hub struct {
 	tick      time.Duration
 	rtpConn   *net.UDPConn
 	rtcpConn  *net.UDPConn
-	rtpBatch  batchConn
-	rtcpBatch batchConn
+	rtpBatch  batchIO
+	rtcpBatch batchIO
 	local     netip.AddrPort
 
 	routeMu sync.RWMutex // guards the routing tables and members
@@ -101,13 +98,6 @@ type Hub struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
-}
-
-// batchConn is the batched I/O of golang.org/x/net's ipv4 and ipv6
-// PacketConns (both use the same Message type).
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
 }
 
 // hubMember is one started Session on a Hub. Each part of its state has
@@ -167,11 +157,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 		byAddr:   make(map[netip.AddrPort][]*hubMember),
 		done:     make(chan struct{}),
 	}
-	if cfg.LocalIP.Is4() || cfg.LocalIP.Is4In6() {
-		h.rtpBatch, h.rtcpBatch = ipv4.NewPacketConn(rtpConn), ipv4.NewPacketConn(rtcpConn)
-	} else {
-		h.rtpBatch, h.rtcpBatch = ipv6.NewPacketConn(rtpConn), ipv6.NewPacketConn(rtcpConn)
-	}
+	h.rtpBatch, h.rtcpBatch = newBatchIO(rtpConn, hubBatch), newBatchIO(rtcpConn, hubBatch)
 	h.out.init()
 	h.wg.Add(3)
 	go h.pace()
@@ -369,14 +355,14 @@ func containsMember(list []*hubMember, m *hubMember) bool {
 
 // read reads one socket in batches until the Hub closes and hands each
 // datagram to its Session.
-func (h *Hub) read(conn batchConn, rtcpPort bool) {
+func (h *Hub) read(conn batchIO, rtcpPort bool) {
 	defer h.wg.Done()
-	ms := make([]ipv4.Message, hubBatch)
-	for i := range ms {
-		ms[i].Buffers = [][]byte{make([]byte, readBufferSize)}
+	ds := make([]datagram, hubBatch)
+	for i := range ds {
+		ds[i].buf = make([]byte, readBufferSize)
 	}
 	for {
-		n, err := conn.ReadBatch(ms, 0)
+		n, err := conn.read(ds)
 		if err != nil {
 			select {
 			case <-h.done:
@@ -397,14 +383,8 @@ func (h *Hub) read(conn batchConn, rtcpPort bool) {
 		h.readBatch.Add(1)
 		h.received.Add(uint64(n))
 		now := time.Now()
-		for i := range ms[:n] {
-			pkt := ms[i].Buffers[0][:ms[i].N]
-			ua, _ := ms[i].Addr.(*net.UDPAddr)
-			if ua == nil {
-				continue
-			}
-			from := ua.AddrPort()
-			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		for i := range ds[:n] {
+			pkt, from := ds[i].buf[:ds[i].n], ds[i].addr
 			m := h.lookup(pkt, from)
 			if m == nil {
 				h.unrouted.Add(1)
@@ -472,17 +452,14 @@ func (m *hubMember) step(now time.Time) {
 
 // outBatch collects a tick's outgoing datagrams for batched writes.
 type outBatch struct {
-	ms    []ipv4.Message
-	addrs []net.UDPAddr
-	n     int
+	ds []datagram
+	n  int
 }
 
 func (b *outBatch) init() {
-	b.ms = make([]ipv4.Message, hubBatch)
-	b.addrs = make([]net.UDPAddr, hubBatch)
-	for i := range b.ms {
-		b.ms[i].Buffers = [][]byte{make([]byte, 0, readBufferSize)}
-		b.addrs[i].IP = make(net.IP, net.IPv6len)
+	b.ds = make([]datagram, hubBatch)
+	for i := range b.ds {
+		b.ds[i].buf = make([]byte, readBufferSize)
 	}
 }
 
@@ -492,23 +469,16 @@ func (h *Hub) queue(pkt []byte, to netip.AddrPort) error {
 	if !to.IsValid() || to.Addr().IsUnspecified() || to.Port() == 0 {
 		return fmt.Errorf("media: hub: cannot send to %v", to)
 	}
+	if len(pkt) > readBufferSize {
+		return fmt.Errorf("media: hub: %d-byte datagram", len(pkt))
+	}
 	b := &h.out
-	if b.n == len(b.ms) {
+	if b.n == len(b.ds) {
 		h.flush()
 	}
-	m := &b.ms[b.n]
-	m.Buffers[0] = append(m.Buffers[0][:0], pkt...)
-	a := &b.addrs[b.n]
-	ip := to.Addr().Unmap()
-	if ip.Is4() {
-		v4 := ip.As4()
-		a.IP = append(a.IP[:0], v4[:]...)
-	} else {
-		v6 := ip.As16()
-		a.IP = append(a.IP[:0], v6[:]...)
-	}
-	a.Port = int(to.Port())
-	m.Addr = a
+	d := &b.ds[b.n]
+	d.n = copy(d.buf, pkt)
+	d.addr = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	b.n++
 	return nil
 }
@@ -519,21 +489,16 @@ func (h *Hub) flush() {
 	b := &h.out
 	sent := 0
 	for sent < b.n {
-		k, err := h.rtpBatch.WriteBatch(b.ms[sent:b.n], 0)
+		k, err := h.rtpBatch.write(b.ds[sent:b.n])
 		h.writeBatches.Add(1)
-		if k > 0 {
-			h.sent.Add(uint64(k))
-			sent += k
-		}
+		h.sent.Add(uint64(k))
+		sent += k
 		if err != nil {
-			h.log.Debug("media: hub write", "to", b.addrs[sent].String(), "err", err)
+			h.log.Debug("media: hub write", "to", b.ds[sent].addr.String(), "err", err)
 			sent++ // skip the datagram that failed
 		} else if k == 0 {
 			break
 		}
 	}
 	b.n = 0
-	// Let readers (of this process's other Hubs too) drain their
-	// sockets between bursts when the Hub shares few cores.
-	// runtime.Gosched()
 }

@@ -73,6 +73,9 @@ type options struct {
 	floor      bool
 	shared     bool
 	vad        bool
+	split      bool
+	calleeCPUs string
+	serve      bool
 	silence    bool
 	setupWait  time.Duration
 }
@@ -87,6 +90,9 @@ func run() error {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
 	flag.BoolVar(&o.shared, "shared", false, "both phones carry all calls' media over one shared port pair (Config.SharedMediaPort): batched reads and writes, one pacing goroutine")
 	flag.BoolVar(&o.vad, "vad", true, "voice activity detection on every call (the Phone's default); -vad=false sets Config.DisableVoiceActivity, as a dialer or bot that needs no VoiceActivityEvent would")
+	flag.BoolVar(&o.split, "split", false, "run the callee Phone in a child process, so that each Phone's CPU is measured on its own (one end of every call each)")
+	flag.StringVar(&o.calleeCPUs, "callee-cpus", "", "with -split, pin the callee process to these CPUs with taskset (e.g. 1)")
+	flag.BoolVar(&o.serve, "serve-callee", false, "internal: run as the callee process of -split")
 	flag.BoolVar(&o.floor, "floor", false, "measure the UDP loopback floor instead: the same packet pattern with no voipkit code")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile taken at the end of the hold phase to this file")
 	flag.BoolVar(&o.silence, "silence", true, "send silence (encoded as G.711 like any audio); -silence=false sends a generated tone, whose synthesis then shows in the CPU figures")
@@ -135,34 +141,36 @@ func run() error {
 	}
 	calleeCfg := base
 	calleeCfg.RTPPortMin, calleeCfg.RTPPortMax = 40000, 59999
-	calleeCfg.AutoAnswer = voipkit.AutoAnswerPolicy{Always: true}
+	if o.serve {
+		return serveCallee(calleeCfg, o.silence)
+	}
 	callerCfg := base
 	callerCfg.RTPPortMin, callerCfg.RTPPortMax = 20000, 39999
 
-	callee, err := voipkit.NewPhone(calleeCfg)
-	if err != nil {
-		return err
+	var drain sync.WaitGroup
+	var callee calleeSide
+	if o.split {
+		args := []string{"-calls", fmt.Sprint(o.calls), "-codec", o.codec, fmt.Sprintf("-srtp=%v", o.srtp),
+			fmt.Sprintf("-shared=%v", o.shared), fmt.Sprintf("-vad=%v", o.vad), fmt.Sprintf("-silence=%v", o.silence)}
+		child, err := spawnCallee(context.Background(), o.calleeCPUs, args)
+		if err != nil {
+			return err
+		}
+		callee = child
+	} else {
+		drain.Add(1)
+		local, err := startCallee(calleeCfg, o.silence, drain.Done)
+		if err != nil {
+			return err
+		}
+		callee = local
 	}
-	defer callee.Close()
+	defer callee.close()
 	caller, err := voipkit.NewPhone(callerCfg)
 	if err != nil {
 		return err
 	}
 	defer caller.Close()
-
-	// The callee sends audio too: give each answered call its own source.
-	var calleeAnswered atomic.Int64
-	var drain sync.WaitGroup
-	drain.Add(1)
-	go func() {
-		defer drain.Done()
-		for ev := range callee.Events() {
-			if in, ok := ev.(*voipkit.IncomingCallEvent); ok {
-				calleeAnswered.Add(1)
-				in.Call.SetSource(newSource(o.silence, 440))
-			}
-		}
-	}()
 
 	// The caller's events tell when each call connects or fails.
 	var (
@@ -208,7 +216,7 @@ func run() error {
 		o.calls, o.srtp, o.codec, o.ramp, o.duration, runtime.GOMAXPROCS(0))
 
 	// Setup: dial at the ramp rate; each call reports on its channel.
-	target := callee.URI("load")
+	target := callee.target()
 	ctx := context.Background()
 	setupStart := time.Now()
 	cpuSetup0 := cpuTime()
@@ -277,11 +285,19 @@ func run() error {
 	time.Sleep(time.Second) // let the jitter buffers settle before measuring
 	holdStart := time.Now()
 	cpuHold0 := cpuTime()
-	before := sumStats(calls, callee.Calls())
+	markBefore, err := callee.mark()
+	if err != nil {
+		return err
+	}
+	before := sumStats(calls, nil).add(markBefore.stats)
 	time.Sleep(o.duration)
 	holdCPU := cpuTime() - cpuHold0
 	holdElapsed := time.Since(holdStart)
-	after := sumStats(calls, callee.Calls())
+	markAfter, err := callee.mark()
+	if err != nil {
+		return err
+	}
+	after := sumStats(calls, nil).add(markAfter.stats)
 	if o.cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -331,13 +347,22 @@ func run() error {
 	fmt.Println()
 	fmt.Println("voipkit load test")
 	fmt.Printf("  calls set up / failed      %d / %d (callee answered %d; still connected at end of hold %d)\n",
-		nConn, failed.Load(), calleeAnswered.Load(), alive)
+		nConn, failed.Load(), markAfter.answered, alive)
 	fmt.Printf("  setup                      %v for %d calls: %.1f calls/s (CPU %v)\n",
 		setupElapsed.Round(time.Millisecond), nConn, float64(nConn)/setupElapsed.Seconds(), setupCPU.Round(time.Millisecond))
 	fmt.Printf("  hold CPU (user+sys)        %v over %v = %.2f cores\n",
 		holdCPU.Round(time.Millisecond), holdElapsed.Round(time.Millisecond), holdCPU.Seconds()/holdElapsed.Seconds())
-	fmt.Printf("  CPU per call               %.3f ms per call-second; calls per core %.0f (call ends per core %.0f)\n",
-		cpuPerCallSec, 1000/cpuPerCallSec, 2000/cpuPerCallSec)
+	if o.split {
+		calleeCPU := markAfter.cpu - markBefore.cpu
+		fmt.Printf("  callee process CPU         %v over %v = %.2f cores: %.3f ms per call-second, %.0f calls per core\n",
+			calleeCPU.Round(time.Millisecond), holdElapsed.Round(time.Millisecond), calleeCPU.Seconds()/holdElapsed.Seconds(),
+			float64(calleeCPU.Milliseconds())/callSeconds, callSeconds/calleeCPU.Seconds())
+		fmt.Printf("  caller process CPU         %.3f ms per call-second, %.0f calls per core (each process is one end of every call)\n",
+			cpuPerCallSec, 1000/cpuPerCallSec)
+	} else {
+		fmt.Printf("  CPU per call               %.3f ms per call-second; calls per core %.0f (call ends per core %.0f)\n",
+			cpuPerCallSec, 1000/cpuPerCallSec, 2000/cpuPerCallSec)
+	}
 	fmt.Printf("  packet rate achieved       %.1f%% of 50/s per end (sender skipped %d frames); %.3f ms CPU per carried call-second, calls per core %.0f\n",
 		100*carried/callSeconds, after.skipped-before.skipped, cpuPerCarried, 1000/cpuPerCarried)
 	fmt.Printf("  packets (both ends, hold)  sent %d, received %d, lost %d, late %d, concealed %d\n",
@@ -349,23 +374,28 @@ func run() error {
 		fmt.Printf("  late+lost (hold)           %.3f%%\n", 100*float64(lateLost)/float64(expected))
 	}
 	fmt.Printf("  SRTP auth failures         %d (replays %d)\n", after.authFail, after.replays)
-	heapPerCall := float64(mid.heap-baseline.heap) / 1024 / float64(nConn)
-	fmt.Printf("  heap in use per call       %.1f KiB, %.1f KiB per call end (%.1f MiB total above idle)\n",
-		heapPerCall, heapPerCall/2, float64(mid.heap-baseline.heap)/(1<<20))
-	livePerCall := (float64(mid.live) - float64(baseline.live)) / 1024 / float64(nConn)
-	fmt.Printf("  live heap objects per call %.1f KiB, %.1f KiB per call end\n", livePerCall, livePerCall/2)
-	fmt.Printf("  goroutine stacks per call  %.1f KiB (not part of the heap)\n",
-		float64(mid.stack-baseline.stack)/1024/float64(nConn))
-	fmt.Printf("  goroutines per call        %.1f (%d above idle)\n",
-		float64(mid.goroutines-baseline.goroutines)/float64(nConn), mid.goroutines-baseline.goroutines)
+	ends := 2.0 // both ends of every call are in this process
+	if o.split {
+		ends = 1
+	}
+	heapPerEnd := float64(mid.heap-baseline.heap) / 1024 / float64(nConn) / ends
+	livePerEnd := (float64(mid.live) - float64(baseline.live)) / 1024 / float64(nConn) / ends
+	fmt.Printf("  heap in use per call end   %.1f KiB (%.1f MiB total above idle in this process)\n",
+		heapPerEnd, float64(mid.heap-baseline.heap)/(1<<20))
+	fmt.Printf("  live heap per call end     %.1f KiB\n", livePerEnd)
+	fmt.Printf("  goroutine stacks per end   %.1f KiB (not part of the heap)\n",
+		float64(mid.stack-baseline.stack)/1024/float64(nConn)/ends)
+	fmt.Printf("  goroutines per call end    %.1f (%d above idle)\n",
+		float64(mid.goroutines-baseline.goroutines)/float64(nConn)/ends, mid.goroutines-baseline.goroutines)
 	fmt.Printf("  hang up                    %v\n", hangElapsed.Round(time.Millisecond))
-	fmt.Printf("RESULT calls=%d srtp=%v setup_rate=%.1f cpu_ms_per_call_s=%.3f calls_per_core=%.0f rate_pct=%.1f cpu_ms_per_carried_s=%.3f late_lost_pct=%.3f heap_kib_per_call=%.1f live_kib_per_call=%.1f goroutines_per_call=%.1f auth_fail=%d failed=%d\n",
-		nConn, o.srtp, float64(nConn)/setupElapsed.Seconds(), cpuPerCallSec, 1000/cpuPerCallSec, 100*carried/callSeconds, cpuPerCarried,
-		100*float64(lateLost)/float64(max(expected, 1)), float64(mid.heap-baseline.heap)/1024/float64(nConn), livePerCall,
-		float64(mid.goroutines-baseline.goroutines)/float64(nConn), after.authFail, failed.Load())
+	fmt.Printf("RESULT calls=%d srtp=%v shared=%v split=%v setup_rate=%.1f cpu_ms_per_call_s=%.3f calls_per_core=%.0f rate_pct=%.1f late_lost_pct=%.3f heap_kib_per_end=%.1f live_kib_per_end=%.1f auth_fail=%d failed=%d\n",
+		nConn, o.srtp, o.shared, o.split, float64(nConn)/setupElapsed.Seconds(), cpuPerCallSec, 1000/cpuPerCallSec, 100*carried/callSeconds,
+		100*float64(lateLost)/float64(max(expected, 1)), heapPerEnd, livePerEnd, after.authFail, failed.Load())
 
 	_ = caller.Close()
-	_ = callee.Close()
+	if err := callee.close(); err != nil {
+		return fmt.Errorf("callee: %w", err)
+	}
 	drain.Wait()
 	return nil
 }
@@ -381,6 +411,19 @@ func newSource(silence bool, freq float64) voipkit.AudioSource {
 type totals struct {
 	sent, received, lost, late, concealed uint64
 	authFail, replays, skipped            uint64
+}
+
+// add returns the sum of t and u.
+func (t totals) add(u totals) totals {
+	t.sent += u.sent
+	t.received += u.received
+	t.lost += u.lost
+	t.late += u.late
+	t.concealed += u.concealed
+	t.authFail += u.authFail
+	t.replays += u.replays
+	t.skipped += u.skipped
+	return t
 }
 
 // sumStats adds up the media statistics of both ends of every call.

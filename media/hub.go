@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // DefaultHubTick is the pacing interval of a Hub whose HubConfig.Tick is

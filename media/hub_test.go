@@ -218,3 +218,21 @@ func TestParseSSRCAttribute(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPacketSSRC: the Hub's demultiplexer reads any datagram without
+// panicking, and names an SSRC only for one long enough to hold it.
+func FuzzPacketSSRC(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("not RTP"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ssrc, ok := packetSSRC(b)
+		switch {
+		case !ok && ssrc != 0:
+			t.Fatalf("SSRC %d without ok", ssrc)
+		case ok && len(b) < 8:
+			t.Fatalf("SSRC from %d bytes", len(b))
+		case ok && !rtcpHeaderOK(b) && len(b) < 12:
+			t.Fatalf("RTP SSRC from %d bytes", len(b))
+		}
+	})
+}

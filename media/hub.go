@@ -13,8 +13,9 @@ import (
 
 // DefaultHubTick is the pacing interval of a Hub whose HubConfig.Tick is
 // zero: every Session attached to it sends and plays out what has fallen
-// due once per tick.
-const DefaultHubTick = 10 * time.Millisecond
+// due once per tick. It is the usual 20 ms packetization time, the clock
+// a conference bridge also runs on.
+const DefaultHubTick = 20 * time.Millisecond
 
 // hubSocketBuffer is the socket buffer size a Hub asks for.
 const hubSocketBuffer = 4 << 20
@@ -33,10 +34,11 @@ type HubConfig struct {
 	// 10000-60000.
 	PortMin, PortMax int
 	// Tick is the pacing interval. Each Session's packets keep their own
-	// schedule (a packet per packetization time); the tick only sets
-	// how late past that schedule one may go out, so it must not exceed
-	// the shortest packetization time in use. Zero means DefaultHubTick;
-	// otherwise it must be within 1-20 ms.
+	// schedule (a packet per packetization time); the tick sets how late
+	// past that schedule one may go out. A Session with a shorter
+	// packetization time sends the frames that fell due within a tick
+	// together. A longer tick means fewer wake-ups and fuller batches.
+	// Zero means DefaultHubTick; otherwise it must be within 1-20 ms.
 	Tick time.Duration
 	// Logger receives diagnostics. Nil discards them.
 	Logger *slog.Logger

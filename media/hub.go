@@ -438,13 +438,13 @@ const maxStepFrames = 4
 // step sends and plays out what is due for m's Session at now.
 func (m *hubMember) step(now time.Time) {
 	for range maxStepFrames {
-		if m.send.due().After(now) {
+		if m.send.due(now).After(now) {
 			break
 		}
 		m.send.send()
 	}
 	for range maxStepFrames {
-		if m.play.due().After(now) {
+		if m.play.due(now).After(now) {
 			break
 		}
 		m.play.play()

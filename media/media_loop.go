@@ -19,7 +19,8 @@ func (s *Session) mediaLoop() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
-		sendAt, playAt := sc.due(), pc.due()
+		now := time.Now()
+		sendAt, playAt := sc.due(now), pc.due(now)
 		at := sendAt
 		if playAt.Before(at) {
 			at = playAt
@@ -41,7 +42,7 @@ func (s *Session) mediaLoop() {
 			default:
 			}
 		}
-		now := time.Now()
+		now = time.Now()
 		if !sendAt.After(now) {
 			sc.send()
 		}

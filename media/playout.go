@@ -368,10 +368,10 @@ func newPlayClock(s *Session) *playClock {
 // due returns when the next tick is due. After a stall of more than
 // maxPlayoutLag frames (a Sink that blocked) it starts a new schedule
 // rather than writing a burst.
-func (c *playClock) due() time.Time {
+func (c *playClock) due(now time.Time) time.Time {
 	at := c.start.Add(c.elapsed)
-	if time.Since(at) > maxPlayoutLag*c.p.frameDur {
-		c.start, c.elapsed = time.Now(), 0
+	if now.Sub(at) > maxPlayoutLag*c.p.frameDur {
+		c.start, c.elapsed = now, 0
 		at = c.start
 	}
 	return at

@@ -29,6 +29,8 @@ const (
 	plcMaxOLAMS   = 10 // longest overlap-add when audio resumes
 	plcOLAStepMS  = 4  // overlap-add grows by this per 10 ms concealed
 	plcChunkMS    = 20 // samples handled per step of the history buffer
+	// plcSlackChunks is how many chunks fit after the history.
+	plcSlackChunks = 4
 )
 
 // plc conceals lost frames of mono 16-bit PCM by repeating the last pitch
@@ -84,7 +86,9 @@ func (p *plc) reset(rate int) {
 		p.delay = max(p.pMax/4, 1)
 		p.histLen = max(3*p.pMax+p.delay, p.corr+p.pMax) + 1
 		p.chunk = max(p.ms(plcChunkMS), 64)
-		p.buf = make([]int16, p.histLen+p.chunk)
+		// Room for several chunks: the history moves to the front of
+		// buf once per plcSlackChunks chunks, not on every frame.
+		p.buf = make([]int16, p.histLen+plcSlackChunks*p.chunk)
 		p.pbuf = make([]int16, 3*p.pMax)
 	}
 	clear(p.buf)

@@ -200,7 +200,7 @@ func newSendClock(s *Session) *sendClock {
 // due follows a new negotiation and returns when the next packet is due.
 // A sender that has fallen more than maxSendLag frames behind (because
 // its goroutine was not scheduled, or the Source blocked) skips ahead.
-func (c *sendClock) due() time.Time {
+func (c *sendClock) due(now time.Time) time.Time {
 	s, snd := c.s, c.snd
 	if cur := s.neg.Load(); cur != c.neg {
 		if c.neg == nil || cur.send.info != c.neg.send.info {
@@ -214,11 +214,11 @@ func (c *sendClock) due() time.Time {
 		c.neg = cur
 		if c.ptime != cur.send.info.FrameDuration {
 			c.ptime = cur.send.info.FrameDuration
-			c.start, c.n = time.Now(), 0
+			c.start, c.n = now, 0
 		}
 	}
 	at := c.start.Add(time.Duration(c.n) * c.ptime)
-	if lag := time.Since(at); lag > maxSendLag*c.ptime {
+	if lag := now.Sub(at); lag > maxSendLag*c.ptime {
 		k := int64(lag / c.ptime)
 		c.n += k
 		snd.idle(k)

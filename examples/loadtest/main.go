@@ -74,6 +74,7 @@ type options struct {
 	shared     bool
 	vad        bool
 	split      bool
+	suite      string
 	calleeCPUs string
 	serve      bool
 	silence    bool
@@ -85,6 +86,7 @@ func run() error {
 	flag.IntVar(&o.calls, "calls", 100, "number of concurrent calls")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "how long the calls are held once all are set up")
 	flag.BoolVar(&o.srtp, "srtp", false, "mandatory SRTP on both phones")
+	flag.StringVar(&o.suite, "suite", "", "with -srtp, the one SRTP crypto suite offered (e.g. AEAD_AES_128_GCM); empty: the Phone's default list, AES_CM_128_HMAC_SHA1_80 first")
 	flag.StringVar(&o.codec, "codec", "PCMU", "codec (PCMU or PCMA)")
 	flag.Float64Var(&o.ramp, "ramp", 100, "calls dialled per second during setup")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the hold phase to this file")
@@ -136,6 +138,7 @@ func run() error {
 		SRTP:        policy,
 		EventBuffer: 16 * o.calls,
 
+		SRTPSuites:           suites(o.suite),
 		SharedMediaPort:      o.shared,
 		DisableVoiceActivity: !o.vad,
 	}
@@ -150,7 +153,7 @@ func run() error {
 	var drain sync.WaitGroup
 	var callee calleeSide
 	if o.split {
-		args := []string{"-calls", fmt.Sprint(o.calls), "-codec", o.codec, fmt.Sprintf("-srtp=%v", o.srtp),
+		args := []string{"-calls", fmt.Sprint(o.calls), "-codec", o.codec, fmt.Sprintf("-srtp=%v", o.srtp), "-suite", o.suite,
 			fmt.Sprintf("-shared=%v", o.shared), fmt.Sprintf("-vad=%v", o.vad), fmt.Sprintf("-silence=%v", o.silence)}
 		child, err := spawnCallee(context.Background(), o.calleeCPUs, args)
 		if err != nil {
@@ -373,7 +376,11 @@ func run() error {
 	if expected > 0 {
 		fmt.Printf("  late+lost (hold)           %.3f%%\n", 100*float64(lateLost)/float64(expected))
 	}
-	fmt.Printf("  SRTP auth failures         %d (replays %d)\n", after.authFail, after.replays)
+	suite := "none"
+	if st := calls[0].Stats(); st.SRTP != "" {
+		suite = st.SRTP
+	}
+	fmt.Printf("  SRTP auth failures         %d (replays %d); suite %s\n", after.authFail, after.replays, suite)
 	ends := 2.0 // both ends of every call are in this process
 	if o.split {
 		ends = 1
@@ -398,6 +405,14 @@ func run() error {
 	}
 	drain.Wait()
 	return nil
+}
+
+// suites returns the SRTP suite list for -suite.
+func suites(name string) []string {
+	if name == "" {
+		return nil
+	}
+	return []string{name}
 }
 
 // newSource returns the audio one side of a call sends.

@@ -30,6 +30,11 @@
 //
 //	go run ./examples/loadtest -shared -calls 2000 -srtp
 //
+// With -split the callee Phone runs in a child process, so that each
+// Phone's CPU is measured on its own; -callee-cpus pins the child:
+//
+//	taskset -c 0 ./loadtest -split -callee-cpus 1 -shared -vad=false -calls 2000 -ramp 200 -srtp
+//
 // To measure what one core carries, pin the process to one:
 //
 //	go build -o loadtest ./examples/loadtest

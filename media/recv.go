@@ -369,16 +369,7 @@ func (r *rtcpReader) handle(s *Session, pkt []byte, from netip.AddrPort, arrival
 		s.ctr.garbage.Add(1)
 		return
 	}
-	if r.unprot.active() {
-		plain, ok := r.unprot.rtcp(pkt)
-		if !ok {
-			s.ctr.garbage.Add(1)
-			return
-		}
-		pkt = plain
-	}
-	if !s.handleRTCP(pkt, arrival) {
-		s.ctr.garbage.Add(1)
+	if !s.receiveRTCP(&r.unprot, pkt, arrival) {
 		return
 	}
 	if r.latch.observe(from) {

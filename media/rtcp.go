@@ -666,18 +666,26 @@ func (r *rtcpState) sentLSR(lsr uint32) bool {
 // rtcp-mux (RFC 5761) at session clock arrival: unprotected with the
 // receiver's SRTP context.
 func (r *receiver) muxedRTCP(pkt []byte, arrival time.Duration) {
-	s := r.s
-	if r.unprot.active() {
-		plain, ok := r.unprot.rtcp(pkt)
+	r.s.receiveRTCP(&r.unprot, pkt, arrival)
+}
+
+// receiveRTCP unprotects an RTCP packet with u (when SRTP is on) and
+// processes it; a packet that fails either counts as garbage. It reports
+// whether the packet was taken.
+func (s *Session) receiveRTCP(u *unprotector, pkt []byte, arrival time.Duration) bool {
+	if u.active() {
+		plain, ok := u.rtcp(pkt)
 		if !ok {
 			s.ctr.garbage.Add(1)
-			return
+			return false
 		}
 		pkt = plain
 	}
 	if !s.handleRTCP(pkt, arrival) {
 		s.ctr.garbage.Add(1)
+		return false
 	}
+	return true
 }
 
 // rtcpStats fills the RTCP and quality fields of st, whose other fields

@@ -449,22 +449,14 @@ func (t totals) add(u totals) totals {
 // sumStats adds up the media statistics of both ends of every call.
 func sumStats(callerCalls, calleeCalls []*voipkit.Call) totals {
 	var t totals
-	add := func(c *voipkit.Call) {
-		s := c.Stats()
-		t.sent += s.PacketsSent
-		t.received += s.PacketsReceived
-		t.lost += s.PacketsLost
-		t.late += s.Late
-		t.concealed += s.Concealed
-		t.authFail += s.SRTPAuthFailures
-		t.replays += s.SRTPReplays
-		t.skipped += s.SendSkipped
-	}
-	for _, c := range callerCalls {
-		add(c)
-	}
-	for _, c := range calleeCalls {
-		add(c)
+	for _, calls := range [][]*voipkit.Call{callerCalls, calleeCalls} {
+		for _, c := range calls {
+			s := c.Stats()
+			t = t.add(totals{
+				sent: s.PacketsSent, received: s.PacketsReceived, lost: s.PacketsLost, late: s.Late,
+				concealed: s.Concealed, authFail: s.SRTPAuthFailures, replays: s.SRTPReplays, skipped: s.SendSkipped,
+			})
+		}
 	}
 	return t
 }

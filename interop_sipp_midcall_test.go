@@ -11,7 +11,7 @@ import (
 
 // TestInteropSippHold: the Phone calls sipp, which puts it on hold by
 // re-INVITE (sendonly), sends an offer-less re-INVITE, resumes by UPDATE
-// and sends an INFO digit; each is answered and reported.
+// and sends an INFO digit, then hangs up; each is answered and reported.
 func TestInteropSippHold(t *testing.T) {
 	leakCheck(t)
 	peertest.Require(t, "sipp")
@@ -33,8 +33,9 @@ func TestInteropSippHold(t *testing.T) {
 	if d.Digit != '7' || d.Method != call.DTMFInfo {
 		t.Fatalf("DTMF %+v", d)
 	}
-	if err := c.Hangup(ctx); err != nil {
-		t.Fatal(err)
+	end := waitEvent(t, p, &cur, 5*time.Second, callState(c, CallTerminated))
+	if end.Cause.By.String() != "remote" {
+		t.Fatalf("cause %v, want sipp's BYE", end.Cause)
 	}
 	requireSippOK(t, s.Wait(ctx))
 }

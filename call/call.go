@@ -233,6 +233,8 @@ type Call struct {
 	inv    *sip.IncomingInvite
 	cancel context.CancelFunc // aborts an outgoing INVITE
 
+	inDialogMu sync.Mutex // serializes the peer's in-dialog requests (hold.go)
+
 	mu         sync.Mutex
 	state      State
 	dialog     *sip.Dialog

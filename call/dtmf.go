@@ -224,10 +224,8 @@ func (c *Call) handleInfo(d *sip.Dialog, req *sip.Request, tx gsip.ServerTransac
 		_ = d.Respond(req, tx, 400, "Bad DTMF")
 		return
 	}
-	// Reported before the 200: the peer sends its next digit once it has
-	// the 200, and that digit's event must not overtake this one.
-	c.notify(Event{Call: c, State: c.State(), Prev: c.State(), DTMF: &DTMF{Digit: digit, Method: DTMFInfo, Duration: dur}})
 	_ = d.Respond(req, tx, 200, "OK")
+	c.notify(Event{Call: c, State: c.State(), Prev: c.State(), DTMF: &DTMF{Digit: digit, Method: DTMFInfo, Duration: dur}})
 }
 
 // parseDTMFRelay reads "Signal=5\r\nDuration=160" bodies.

@@ -77,9 +77,14 @@ func (c *Call) notifyHold() {
 	c.notify(Event{Call: c, State: state, Prev: state, HoldChanged: true, LocalHold: local, RemoteHold: remote})
 }
 
-// handleInDialog serves requests the peer sends inside the call's dialog.
+// handleInDialog serves requests the peer sends inside the call's dialog,
+// one at a time: each is answered before its event is emitted (so that
+// what the application does about the event follows the answer), and the
+// next request waits, so that its event cannot overtake this one's.
 func (c *Call) handleInDialog(d *sip.Dialog) sip.RequestHandler {
 	return func(req *sip.Request, tx gsip.ServerTransaction) {
+		c.inDialogMu.Lock()
+		defer c.inDialogMu.Unlock()
 		switch req.Method {
 		case gsip.INVITE:
 			c.handleReInvite(d, req, tx)
@@ -118,13 +123,11 @@ func (c *Call) handleReInvite(d *sip.Dialog, req *sip.Request, tx gsip.ServerTra
 		_ = d.Respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
-	// The hold change is reported before the 2xx goes out: the peer's
-	// next request (an INFO, say) may be handled as soon as it has the
-	// 2xx, and its event must not overtake this one.
-	c.updateRemoteHold()
 	if err := d.Answer2xx(req, tx, answer); err != nil {
 		c.log.Warn("call: answer re-INVITE", "id", c.id, "err", err)
+		return
 	}
+	c.updateRemoteHold()
 }
 
 // handleUpdate answers an UPDATE (RFC 3311): a new offer is answered like
@@ -140,8 +143,8 @@ func (c *Call) handleUpdate(d *sip.Dialog, req *sip.Request, tx gsip.ServerTrans
 		_ = d.Respond(req, tx, 488, "Not Acceptable Here")
 		return
 	}
-	c.updateRemoteHold() // before the 2xx, as in handleReInvite
 	_ = d.Answer2xx(req, tx, answer)
+	c.updateRemoteHold()
 }
 
 // updateRemoteHold re-reads the peer's direction after a new offer.

@@ -177,14 +177,12 @@ func (c *Call) handleNotify(d *sip.Dialog, req *sip.Request, tx gsip.ServerTrans
 		_ = d.Respond(req, tx, 400, "Bad sipfrag")
 		return
 	}
+	_ = d.Respond(req, tx, 200, "OK")
 	final := code >= 200
 	if ss := req.GetHeader("Subscription-State"); ss != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(ss.Value())), "terminated") {
 		final = true
 	}
-	// Reported before the 200 so that the next NOTIFY's event cannot
-	// overtake this one.
 	c.notify(Event{Call: c, State: c.State(), Prev: c.State(), Transfer: &TransferProgress{Code: code, Reason: reason, Final: final}})
-	_ = d.Respond(req, tx, 200, "OK")
 	if final && code >= 200 && code < 300 {
 		c.wg.Add(1)
 		go func() {

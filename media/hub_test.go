@@ -236,3 +236,40 @@ func FuzzPacketSSRC(f *testing.F) {
 		}
 	})
 }
+
+// TestHubMediaTimeout: a Session on a Hub whose peer vanishes reports a
+// media timeout, as one with its own sockets does, while another call on
+// the same Hub goes on.
+func TestHubMediaTimeout(t *testing.T) {
+	h := newTestHub(t)
+	cfg := Config{Codecs: []string{"PCMU"}, MediaTimeout: 300 * time.Millisecond, RTCPInterval: 100 * time.Millisecond}
+	a := newHubSession(t, h, cfg)
+	other := newHubSession(t, h, cfg)
+	peer, err := NewSession(Config{LocalIP: loopback, Codecs: []string{"PCMU"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	otherPeer := newTestSession(t, "PCMU")
+	connect(t, a, peer)
+	connect(t, other, otherPeer)
+	if !waitFor(5*time.Second, func() bool { return a.Stats().PacketsReceived >= 20 }) {
+		t.Fatalf("A received %d packets", a.Stats().PacketsReceived)
+	}
+	if fired(a) || fired(other) {
+		t.Fatal("timeout while packets flow")
+	}
+	peer.Close() // nothing comes after its RTCP BYE
+	select {
+	case <-a.Timeout():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no media timeout 5 s after the peer vanished: %+v", a.Stats())
+	}
+	if fired(other) || other.TimedOut() {
+		t.Fatal("the other call on the Hub timed out too")
+	}
+	n := other.Stats().PacketsReceived
+	if !waitFor(2*time.Second, func() bool { return other.Stats().PacketsReceived >= n+10 }) {
+		t.Fatalf("the other call stopped receiving at %d packets", n)
+	}
+}

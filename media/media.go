@@ -10,6 +10,11 @@
 // from an audio.Source and goes to an audio.Sink, both of which can be
 // swapped at any time.
 //
+// A host carrying many calls can put their Sessions on a Hub instead
+// (Config.Hub): one RTP/RTCP port pair for all of them, read and written
+// in batches, and one goroutine pacing every Session's sending and
+// playout.
+//
 // Media can be protected with SRTP (RFC 3711) keyed by SDP security
 // descriptions (RFC 4568 a=crypto lines, "SDES"), as Config.SRTP says:
 // off, optional (best effort) or mandatory. Keys appear in the SDP this

@@ -77,8 +77,10 @@ type Config struct {
 	// call: datagrams are read and written in batches and one goroutine
 	// paces all calls, which is what lets one core carry thousands of
 	// calls. The SDP then announces each call's SSRC (a=ssrc) so that
-	// a peer sharing its own port can be told apart. Audio sources and
-	// sinks set on calls must not block (see media.Hub). Media STUN is
+	// a peer sharing its own port can be told apart. A peer that
+	// announces neither a=ssrc nor the address it sends from (a private
+	// address behind NAT) cannot be reached this way (see media.Hub).
+	// Audio sources and sinks set on calls must not block. Media STUN is
 	// not used with it. If the port pair cannot be bound, calls fall
 	// back to ports of their own (logged).
 	SharedMediaPort bool

@@ -71,7 +71,12 @@ type HubStats struct {
 // peer, or by the peer's address when only one attached Session uses it.
 // Sessions on a Hub announce their own SSRC, so two Hubs can carry calls
 // between each other over one port pair each; a peer that sends from
-// its announced address needs nothing special.
+// its announced address needs nothing special, and once found it is
+// followed by its SSRC should its address change. A peer that announces
+// no SSRC and sends from an address other than the one in its SDP (a
+// private address behind NAT) cannot be told apart from strangers: its
+// packets are counted as unrouted. Such peers need Sessions with ports
+// of their own.
 //
 // Sessions use a Hub through Config.Hub. Their Sources and Sinks are
 // then called from the Hub's pacing goroutine, so they must not block: a
@@ -213,7 +218,9 @@ func (h *Hub) attach(s *Session) *hubMember {
 // s.mu held.
 func (h *Hub) reroute(m *hubMember, n *negotiated) {
 	h.routeMu.Lock()
-	h.unrouteLocked(m)
+	// SSRCs stay: a learned one is what still finds a peer behind NAT,
+	// whose packets do not come from the address in its SDP.
+	h.unrouteAddrsLocked(m)
 	h.routeLocked(m, n)
 	h.routeMu.Unlock()
 }
@@ -272,6 +279,11 @@ func (h *Hub) unrouteLocked(m *hubMember) {
 		}
 	}
 	m.ssrcs = m.ssrcs[:0]
+	h.unrouteAddrsLocked(m)
+}
+
+// unrouteAddrsLocked removes m's address keys.
+func (h *Hub) unrouteAddrsLocked(m *hubMember) {
 	for _, a := range m.addrs {
 		list := h.byAddr[a]
 		for i, x := range list {

@@ -273,3 +273,52 @@ func TestHubMediaTimeout(t *testing.T) {
 		t.Fatalf("the other call stopped receiving at %d packets", n)
 	}
 }
+
+// TestHubFollowsPeerBySSRC: a peer that announces no SSRC is found by its
+// address first; when its packets then come from a new address (a NAT
+// rebinding) the Hub still finds it by the SSRC it learned, also after a
+// re-INVITE, and the Session latches its replies onto the new address.
+func TestHubFollowsPeerBySSRC(t *testing.T) {
+	h := newTestHub(t)
+	a := newHubSession(t, h, Config{Codecs: []string{"PCMU"}})
+	first, moved := newUDPPeer(t), newUDPPeer(t)
+	if _, err := a.AcceptOffer(peerOffer(first.addr())); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const ssrc = 0x5eed1234
+	seq, ts := uint16(1), uint32(0)
+	sendFrom := func(p *udpPeer, n int) {
+		for range n {
+			p.send(h.LocalAddr(), rtpPacket(t, 0, seq, ts, ssrc, make([]byte, 160)))
+			seq, ts = seq+1, ts+160
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	received := func(n uint64) bool {
+		return waitFor(2*time.Second, func() bool { return a.Stats().PacketsReceived >= n })
+	}
+	sendFrom(first, 5)
+	if !received(5) {
+		t.Fatalf("by address: %+v; hub %+v", a.Stats(), h.Stats())
+	}
+	sendFrom(moved, 15)
+	if !received(20) {
+		t.Fatalf("after the move: %+v; hub %+v", a.Stats(), h.Stats())
+	}
+	if got := a.Stats().RemoteAddr; got != moved.addr() {
+		t.Errorf("replies go to %v, want the new address %v", got, moved.addr())
+	}
+	if _, err := a.AcceptOffer(peerOffer(first.addr())); err != nil { // a re-INVITE
+		t.Fatal(err)
+	}
+	sendFrom(moved, 5)
+	if !received(25) {
+		t.Fatalf("after the re-INVITE: %+v; hub %+v", a.Stats(), h.Stats())
+	}
+	if n := h.Stats().Unrouted; n != 0 {
+		t.Errorf("%d datagrams unrouted", n)
+	}
+}

@@ -39,6 +39,25 @@ func (l *loopControl) halt(ctx context.Context) error {
 	}
 }
 
+// loopContext returns the context a background loop's requests run
+// under. It is cancelled when stop or uaClosed is closed; the stopping
+// channel is closed just before. The loop calls cancel when it ends,
+// which also releases the watching goroutine.
+func loopContext(stop, uaClosed <-chan struct{}) (ctx context.Context, cancel context.CancelFunc, stopping <-chan struct{}) {
+	ctx, cancel = context.WithCancel(context.Background())
+	ch := make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+		case <-uaClosed:
+		case <-ctx.Done():
+		}
+		close(ch)
+		cancel()
+	}()
+	return ctx, cancel, ch
+}
+
 // retryBounds applies the defaults of a loop's retry back-off: it starts
 // at retry (zero: 5 s) and doubles up to maxRetry (below retry: 5 min, or
 // retry if that is longer). Both are capped at a day to keep the doubling

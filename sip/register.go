@@ -165,16 +165,8 @@ func (r *Registration) setStatus(s RegistrationStatus) {
 
 func (r *Registration) run() {
 	defer close(r.done)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel, _ := loopContext(r.stop, r.ua.closeCh)
 	defer cancel()
-	go func() {
-		select {
-		case <-r.stop:
-		case <-r.ua.closeCh:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 
 	expires := r.cfg.Expires
 	retry := r.cfg.RetryInterval

@@ -427,18 +427,8 @@ const (
 
 func (s *Subscription) run(granted time.Duration) {
 	defer close(s.done)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel, stopping := loopContext(s.stop, s.ua.closeCh)
 	defer cancel()
-	stopping := make(chan struct{})
-	go func() {
-		select {
-		case <-s.stop:
-		case <-s.ua.closeCh:
-		case <-ctx.Done():
-		}
-		close(stopping)
-		cancel()
-	}()
 
 	retry := s.o.RetryInterval
 	action := actRefresh

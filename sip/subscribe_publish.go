@@ -281,16 +281,8 @@ func (p *Publication) publish(ctx context.Context, withBody bool, expires time.D
 
 func (p *Publication) run() {
 	defer close(p.done)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel, _ := loopContext(p.stop, p.ua.closeCh)
 	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-		case <-p.ua.closeCh:
-		case <-ctx.Done():
-		}
-		cancel()
-	}()
 	retry := 5 * time.Second
 	var override time.Duration
 	for {
